@@ -1,0 +1,5 @@
+//! Carbon Black Cloud REST client: typed requests and responses, retries, rate limiting.
+
+pub mod token;
+
+pub use token::Token;

@@ -1,0 +1,8 @@
+//! socdeck: a terminal SOC console for MDR analysts watching VMware Carbon Black Cloud tenants.
+//!
+//! The crate is a library plus a thin binary so integration tests reach every part.
+
+pub mod cbc;
+pub mod config;
+pub mod sim;
+pub mod sla;

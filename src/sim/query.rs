@@ -1,0 +1,1 @@
+//! Criteria and query matching. (Stub: being written.)

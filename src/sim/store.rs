@@ -1,0 +1,1 @@
+//! Per-org simulator state. (Stub: being written.)
