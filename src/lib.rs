@@ -3,6 +3,7 @@
 //! The crate is a library plus a thin binary so integration tests reach every part.
 
 pub mod cbc;
+pub mod commands;
 pub mod config;
 pub mod sim;
 pub mod sla;

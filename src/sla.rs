@@ -75,7 +75,12 @@ impl SlaPolicy {
         let received_at = alert.backend_timestamp?;
         let deadline = received_at.checked_add(self.first_report).ok()?;
         let remaining = deadline.duration_since(now);
-        Some(Clock { received_at, deadline, remaining_s: remaining.as_secs(), band: self.band(remaining) })
+        Some(Clock {
+            received_at,
+            deadline,
+            remaining_s: remaining.as_secs(),
+            band: self.band(remaining),
+        })
     }
 }
 
@@ -109,15 +114,26 @@ mod tests {
 
     #[test]
     fn deadline_is_receipt_plus_sixty_minutes() {
-        let a = Alert { backend_timestamp: Some(at("2026-11-30T08:00:00Z")), ..Default::default() };
-        let c = SlaPolicy::default().clock(&a, at("2026-11-30T08:45:30Z")).unwrap();
+        let a = Alert {
+            backend_timestamp: Some(at("2026-11-30T08:00:00Z")),
+            ..Default::default()
+        };
+        let c = SlaPolicy::default()
+            .clock(&a, at("2026-11-30T08:45:30Z"))
+            .unwrap();
         assert_eq!(c.deadline, at("2026-11-30T09:00:00Z"));
         assert_eq!(c.remaining_s, 14 * 60 + 30);
         assert_eq!(c.band, Band::Warning);
-        let late = SlaPolicy::default().clock(&a, at("2026-11-30T09:04:10Z")).unwrap();
+        let late = SlaPolicy::default()
+            .clock(&a, at("2026-11-30T09:04:10Z"))
+            .unwrap();
         assert_eq!(late.band, Band::Breached);
         assert_eq!(format_remaining(late.remaining_s), "-04:10");
-        assert!(SlaPolicy::default().clock(&Alert::default(), at("2026-11-30T09:00:00Z")).is_none());
+        assert!(
+            SlaPolicy::default()
+                .clock(&Alert::default(), at("2026-11-30T09:00:00Z"))
+                .is_none()
+        );
     }
 
     #[test]

@@ -21,7 +21,10 @@ fn every_response_fixture_parses() {
     let table: &[(&str, Check)] = &[
         ("alert_v7_cb_analytics.json", |f| {
             let a: Alert = parse(f);
-            assert_eq!(a.id.as_deref(), Some("6f1173f5-f921-8e11-2160-edf42b799333"));
+            assert_eq!(
+                a.id.as_deref(),
+                Some("6f1173f5-f921-8e11-2160-edf42b799333")
+            );
             assert_eq!(a.kind(), AlertType::CbAnalytics);
             assert_eq!(a.severity, Some(4));
             assert_eq!(a.status(), WorkflowStatus::Open);
@@ -59,7 +62,10 @@ fn every_response_fixture_parses() {
             let j: Job = parse(f);
             assert_eq!(j.id.as_deref(), Some("666666"));
             assert!(j.is_finished() && !j.failed());
-            assert!(j.extra.contains_key("job_parameters"), "unknown fields kept");
+            assert!(
+                j.extra.contains_key("job_parameters"),
+                "unknown fields kept"
+            );
         }),
         ("alert_notes_list.json", |f| {
             let p: NotePage = parse(f);
@@ -101,7 +107,10 @@ fn every_response_fixture_parses() {
             assert!(r.is_done());
             let p = &r.results[0];
             assert!(p.process_guid.is_some());
-            assert!(p.process_pid.is_some(), "pid taken from the one-element array");
+            assert!(
+                p.process_pid.is_some(),
+                "pid taken from the one-element array"
+            );
             assert!(p.sha256().is_some(), "sha256 found in process_hash");
         }),
         ("process_detail_job_results.json", |f| {
@@ -169,7 +178,10 @@ fn every_response_fixture_parses() {
         if out_of_scope.iter().any(|s| name.contains(s)) {
             continue;
         }
-        assert!(table.iter().any(|(f, _)| *f == name), "fixture {name} has no parse check");
+        assert!(
+            table.iter().any(|(f, _)| *f == name),
+            "fixture {name} has no parse check"
+        );
     }
 }
 
@@ -225,11 +237,17 @@ fn request_bodies_match_what_cbc_expects() {
     assert_eq!(serde_json::to_value(&ban).unwrap(), expected);
     assert!(HashOverride::new(OverrideList::Ban, "abc", None, String::new()).is_none());
 
-    let mut w = WorkflowUpdate::for_alerts(["ABC12345-2ee5-88a2-4427-4af4ab93f528"], WorkflowStatus::Closed);
+    let mut w = WorkflowUpdate::for_alerts(
+        ["ABC12345-2ee5-88a2-4427-4af4ab93f528"],
+        WorkflowStatus::Closed,
+    );
     w.closure_reason = Some("OTHER".into());
     w.determination = Some("TRUE_POSITIVE".into());
     w.note = Some("Note about the determination".into());
     let body = serde_json::to_value(&w).unwrap();
-    assert_eq!(body["criteria"]["id"][0], "ABC12345-2ee5-88a2-4427-4af4ab93f528");
+    assert_eq!(
+        body["criteria"]["id"][0],
+        "ABC12345-2ee5-88a2-4427-4af4ab93f528"
+    );
     assert_eq!(body["status"], "CLOSED");
 }

@@ -60,8 +60,9 @@ impl ClientConfig {
 
     /// Loads a CA bundle from a file (the SDK's `ssl_cert_file`, `--ca-file`).
     pub fn with_ca_file(mut self, path: &Path) -> Result<Self, ApiError> {
-        let pem = std::fs::read(path)
-            .map_err(|e| ApiError::Config(format!("cannot read CA file {}: {e}", path.display())))?;
+        let pem = std::fs::read(path).map_err(|e| {
+            ApiError::Config(format!("cannot read CA file {}: {e}", path.display()))
+        })?;
         self.ca_pem = Some(pem);
         Ok(self)
     }
@@ -114,7 +115,10 @@ struct Inner {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("host", &self.inner.host).field("org_key", &self.inner.cfg.org_key).finish()
+        f.debug_struct("Client")
+            .field("host", &self.inner.host)
+            .field("org_key", &self.inner.cfg.org_key)
+            .finish()
     }
 }
 
@@ -137,10 +141,18 @@ impl Client {
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_owned(),
-            (None, _) => return Err(ApiError::Config(format!("CBC URL has no host: {}", cfg.base_url))),
+            (None, _) => {
+                return Err(ApiError::Config(format!(
+                    "CBC URL has no host: {}",
+                    cfg.base_url
+                )));
+            }
         };
         if cfg.org_key.is_empty() || !cfg.org_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ApiError::Config(format!("org key {:?} must be alphanumeric", cfg.org_key)));
+            return Err(ApiError::Config(format!(
+                "org key {:?} must be alphanumeric",
+                cfg.org_key
+            )));
         }
         let mut builder = reqwest::Client::builder()
             .https_only(true)
@@ -149,8 +161,9 @@ impl Client {
             .timeout(cfg.timeout)
             .user_agent(concat!("socdeck/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = &cfg.ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| ApiError::Config(format!("CA file is not a PEM certificate bundle: {e}")))?;
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                ApiError::Config(format!("CA file is not a PEM certificate bundle: {e}"))
+            })?;
             if certs.is_empty() {
                 return Err(ApiError::Config("CA file holds no certificate".into()));
             }
@@ -160,7 +173,14 @@ impl Client {
             .build()
             .map_err(|e| ApiError::Config(format!("cannot set up HTTPS: {e}")))?;
         let gate = HostGate::for_host(&host);
-        Ok(Client { inner: Arc::new(Inner { http, cfg, host, gate }) })
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                cfg,
+                host,
+                gate,
+            }),
+        })
     }
 
     pub fn org_key(&self) -> &str {
@@ -174,7 +194,10 @@ impl Client {
     }
 
     fn url(&self, family: &str, rest: &str) -> String {
-        format!("{}/{family}/orgs/{}/{rest}", self.inner.cfg.base_url, self.inner.cfg.org_key)
+        format!(
+            "{}/{family}/orgs/{}/{rest}",
+            self.inner.cfg.base_url, self.inner.cfg.org_key
+        )
     }
 
     fn alerts_url(&self, rest: &str) -> String {
@@ -200,10 +223,15 @@ impl Client {
     ) -> Result<Body, ApiError> {
         let inner = &*self.inner;
         if kind == Kind::Write && inner.cfg.read_only {
-            return Err(ApiError::ReadOnly { what: what.to_owned() });
+            return Err(ApiError::ReadOnly {
+                what: what.to_owned(),
+            });
         }
         let payload = match body {
-            Some(b) => Some(serde_json::to_vec(b).map_err(|e| ApiError::Config(format!("encode {what}: {e}")))?),
+            Some(b) => Some(
+                serde_json::to_vec(b)
+                    .map_err(|e| ApiError::Config(format!("encode {what}: {e}")))?,
+            ),
             None => None,
         };
         let policy = &inner.cfg.retry;
@@ -224,7 +252,9 @@ impl Client {
                 .header("X-Auth-Token", inner.cfg.token.expose())
                 .header("Accept", "application/json");
             if let Some(p) = &payload {
-                req = req.header("Content-Type", "application/json").body(p.clone());
+                req = req
+                    .header("Content-Type", "application/json")
+                    .body(p.clone());
             }
             let outcome = match req.send().await {
                 Ok(resp) => self.classify(resp, kind, what).await,
@@ -259,29 +289,53 @@ impl Client {
         }
         if kind == Kind::Write {
             // The body may have reached CBC: only reading the state can tell.
-            return ApiError::UnclearOutcome { host, what: what.to_owned(), detail };
+            return ApiError::UnclearOutcome {
+                host,
+                what: what.to_owned(),
+                detail,
+            };
         }
         if e.is_timeout() {
-            return ApiError::Timeout { host, what: what.to_owned(), secs: self.inner.cfg.timeout.as_secs() };
+            return ApiError::Timeout {
+                host,
+                what: what.to_owned(),
+                secs: self.inner.cfg.timeout.as_secs(),
+            };
         }
         ApiError::Connect { host, detail }
     }
 
-    async fn classify(&self, resp: reqwest::Response, kind: Kind, what: &str) -> Result<Body, ApiError> {
+    async fn classify(
+        &self,
+        resp: reqwest::Response,
+        kind: Kind,
+        what: &str,
+    ) -> Result<Body, ApiError> {
         let inner = &*self.inner;
         let status = resp.status();
         let host = inner.host.clone();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            let header = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+            let header = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok());
             let wait = parse_retry_after(header, jiff::Timestamp::now());
             let until = inner.gate.block_for(wait);
-            return Err(ApiError::RateLimited { host, until, wait_s: wait.as_secs() });
+            return Err(ApiError::RateLimited {
+                host,
+                until,
+                wait_s: wait.as_secs(),
+            });
         }
         let bytes = match self.read_body(resp, what).await {
             Ok(b) => b,
             Err(e) if kind == Kind::Write && status.is_success() => {
                 // The server accepted it; only the body read failed.
-                return Err(ApiError::UnclearOutcome { host, what: what.to_owned(), detail: e.to_string() });
+                return Err(ApiError::UnclearOutcome {
+                    host,
+                    what: what.to_owned(),
+                    detail: e.to_string(),
+                });
             }
             Err(e) => return Err(e),
         };
@@ -298,31 +352,56 @@ impl Client {
                 .unwrap_or_else(|| format!("HTTP {status} with no error details")),
         );
         Err(match status.as_u16() {
-            400 if err_body.reason.as_deref() == Some("query_malformed_syntax") => ApiError::QuerySyntax { message },
+            400 if err_body.reason.as_deref() == Some("query_malformed_syntax") => {
+                ApiError::QuerySyntax { message }
+            }
             400 => ApiError::BadRequest { what, message },
-            401 => ApiError::Unauthorized { host, org_key: inner.cfg.org_key.clone() },
+            401 => ApiError::Unauthorized {
+                host,
+                org_key: inner.cfg.org_key.clone(),
+            },
             403 => ApiError::Forbidden { what },
             404 => ApiError::NotFound { what },
             409 => ApiError::Conflict { what, message },
             s if kind == Kind::Write && (s == 502 || s == 504) => {
                 // A gateway error says nothing about whether the backend applied the change.
-                ApiError::UnclearOutcome { host, what, detail: format!("HTTP {s}") }
+                ApiError::UnclearOutcome {
+                    host,
+                    what,
+                    detail: format!("HTTP {s}"),
+                }
             }
-            s => ApiError::Server { host, status: s, what },
+            s => ApiError::Server {
+                host,
+                status: s,
+                what,
+            },
         })
     }
 
-    async fn read_body(&self, mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>, ApiError> {
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        what: &str,
+    ) -> Result<Vec<u8>, ApiError> {
         let limit = self.inner.cfg.max_body;
         if resp.content_length().is_some_and(|n| n as usize > limit) {
-            return Err(ApiError::TooLarge { host: self.inner.host.clone(), what: what.to_owned(), limit });
+            return Err(ApiError::TooLarge {
+                host: self.inner.host.clone(),
+                what: what.to_owned(),
+                limit,
+            });
         }
         let mut out = Vec::with_capacity(resp.content_length().map_or(8192, |n| n as usize));
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if out.len() + chunk.len() > limit {
-                        return Err(ApiError::TooLarge { host: self.inner.host.clone(), what: what.to_owned(), limit });
+                        return Err(ApiError::TooLarge {
+                            host: self.inner.host.clone(),
+                            what: what.to_owned(),
+                            limit,
+                        });
                     }
                     out.extend_from_slice(&chunk);
                 }
@@ -348,7 +427,11 @@ impl Client {
     /// Server text echoed into an error must never carry our secret.
     fn scrub(&self, s: String) -> String {
         let secret = self.inner.cfg.token.expose();
-        let mut s = if s.contains(secret) { s.replace(secret, "<redacted>") } else { s };
+        let mut s = if s.contains(secret) {
+            s.replace(secret, "<redacted>")
+        } else {
+            s
+        };
         if let Some((key, _)) = secret.split_once('/')
             && s.contains(key)
         {
@@ -363,20 +446,35 @@ impl Client {
 
     fn decode<T: DeserializeOwned>(&self, body: &Body, what: &str) -> Result<T, ApiError> {
         if body.bytes.is_empty() && body.status == StatusCode::NO_CONTENT {
-            return serde_json::from_slice(b"null").map_err(|_| self.decode_error(what, "empty body (204)".into()));
+            return serde_json::from_slice(b"null")
+                .map_err(|_| self.decode_error(what, "empty body (204)".into()));
         }
         serde_json::from_slice(&body.bytes).map_err(|e| {
             // Position only: the body could echo anything, including headers.
-            self.decode_error(what, format!("invalid JSON ({} at line {} column {})", kind_of(&e), e.line(), e.column()))
+            self.decode_error(
+                what,
+                format!(
+                    "invalid JSON ({} at line {} column {})",
+                    kind_of(&e),
+                    e.line(),
+                    e.column()
+                ),
+            )
         })
     }
 
     fn decode_error(&self, what: &str, detail: String) -> ApiError {
-        ApiError::Decode { host: self.inner.host.clone(), what: what.to_owned(), detail }
+        ApiError::Decode {
+            host: self.inner.host.clone(),
+            what: what.to_owned(),
+            detail,
+        }
     }
 
     async fn get<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<T, ApiError> {
-        let body = self.send::<()>(Kind::Read, Method::GET, url, None, what).await?;
+        let body = self
+            .send::<()>(Kind::Read, Method::GET, url, None, what)
+            .await?;
         self.decode(&body, what)
     }
 
@@ -386,7 +484,9 @@ impl Client {
         body: &B,
         what: &str,
     ) -> Result<T, ApiError> {
-        let body = self.send(Kind::Read, Method::POST, url, Some(body), what).await?;
+        let body = self
+            .send(Kind::Read, Method::POST, url, Some(body), what)
+            .await?;
         self.decode(&body, what)
     }
 
@@ -396,13 +496,16 @@ impl Client {
         body: &B,
         what: &str,
     ) -> Result<T, ApiError> {
-        let resp = self.send(Kind::Write, Method::POST, url, Some(body), what).await?;
+        let resp = self
+            .send(Kind::Write, Method::POST, url, Some(body), what)
+            .await?;
         // The change happened; a body we cannot read does not undo it.
-        self.decode(&resp, what).map_err(|e| ApiError::UnclearOutcome {
-            host: self.inner.host.clone(),
-            what: what.to_owned(),
-            detail: e.to_string(),
-        })
+        self.decode(&resp, what)
+            .map_err(|e| ApiError::UnclearOutcome {
+                host: self.inner.host.clone(),
+                what: what.to_owned(),
+                detail: e.to_string(),
+            })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -410,7 +513,8 @@ impl Client {
 
     /// One page of an alert search.
     pub async fn search_alerts(&self, search: &AlertSearch) -> Result<AlertPage, ApiError> {
-        self.post_read(&self.alerts_url("alerts/_search"), search, "alert search").await
+        self.post_read(&self.alerts_url("alerts/_search"), search, "alert search")
+            .await
     }
 
     /// Every alert a search reaches (offset paging, at most CBC's 10 000-row window).
@@ -420,7 +524,11 @@ impl Client {
         q.start = None;
         loop {
             let page = self.search_alerts(&q).await?;
-            let reachable = page.num_available.unwrap_or(page.num_found).min(page.num_found).min(MAX_SEARCH_WINDOW);
+            let reachable = page
+                .num_available
+                .unwrap_or(page.num_found)
+                .min(page.num_found)
+                .min(MAX_SEARCH_WINDOW);
             let got = page.results.len();
             out.extend(page.results);
             if got == 0 || out.len() as u64 >= reachable {
@@ -436,7 +544,11 @@ impl Client {
 
     pub async fn alert(&self, id: &str) -> Result<Alert, ApiError> {
         let what = format!("alert {id}");
-        self.get(&self.alerts_url(&format!("alerts/{}", path_segment(id)?)), &what).await
+        self.get(
+            &self.alerts_url(&format!("alerts/{}", path_segment(id)?)),
+            &what,
+        )
+        .await
     }
 
     pub async fn alert_notes(&self, id: &str) -> Result<Vec<Note>, ApiError> {
@@ -451,7 +563,12 @@ impl Client {
             note: &'a str,
         }
         let url = self.alerts_url(&format!("alerts/{}/notes", path_segment(id)?));
-        self.post_write(&url, &NoteBody { note: text }, &format!("note on alert {id}")).await
+        self.post_write(
+            &url,
+            &NoteBody { note: text },
+            &format!("note on alert {id}"),
+        )
+        .await
     }
 
     pub async fn alert_history(&self, id: &str) -> Result<Vec<HistoryEntry>, ApiError> {
@@ -462,8 +579,13 @@ impl Client {
 
     /// Starts a workflow change; returns the job id (`request_id`).
     pub async fn update_workflow(&self, update: &WorkflowUpdate) -> Result<String, ApiError> {
-        let accepted: WorkflowAccepted =
-            self.post_write(&self.alerts_url("alerts/workflow"), update, "alert workflow update").await?;
+        let accepted: WorkflowAccepted = self
+            .post_write(
+                &self.alerts_url("alerts/workflow"),
+                update,
+                "alert workflow update",
+            )
+            .await?;
         Ok(accepted.request_id)
     }
 
@@ -477,7 +599,11 @@ impl Client {
         let what = format!("job {job_id}");
         let job = poll_until(timeout, &what, || self.job(job_id), Job::is_finished).await?;
         if job.failed() {
-            let message = job.progress.as_ref().and_then(|p| p.message.clone()).unwrap_or_default();
+            let message = job
+                .progress
+                .as_ref()
+                .and_then(|p| p.message.clone())
+                .unwrap_or_default();
             return Err(ApiError::JobFailed { what, message });
         }
         Ok(job)
@@ -487,11 +613,20 @@ impl Client {
     // Devices
 
     pub async fn search_devices(&self, search: &DeviceSearch) -> Result<DevicePage, ApiError> {
-        self.post_read(&self.appservices_url("devices/_search"), search, "device search").await
+        self.post_read(
+            &self.appservices_url("devices/_search"),
+            search,
+            "device search",
+        )
+        .await
     }
 
     pub async fn device(&self, id: i64) -> Result<Device, ApiError> {
-        self.get(&self.appservices_url(&format!("devices/{id}")), &format!("device {id}")).await
+        self.get(
+            &self.appservices_url(&format!("devices/{id}")),
+            &format!("device {id}"),
+        )
+        .await
     }
 
     /// Quarantine on or off for exactly the devices named in `action` (never a search).
@@ -499,19 +634,38 @@ impl Client {
     pub async fn quarantine(&self, action: &QuarantineAction) -> Result<(), ApiError> {
         let what = format!(
             "quarantine {} for device {}",
-            if action.toggle() == Toggle::On { "ON" } else { "OFF" },
-            action.device_ids().iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            if action.toggle() == Toggle::On {
+                "ON"
+            } else {
+                "OFF"
+            },
+            action
+                .device_ids()
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        self.send(Kind::Write, Method::POST, &self.appservices_url("device_actions"), Some(action), &what)
-            .await
-            .map(drop)
+        self.send(
+            Kind::Write,
+            Method::POST,
+            &self.appservices_url("device_actions"),
+            Some(action),
+            &what,
+        )
+        .await
+        .map(drop)
     }
 
     // -----------------------------------------------------------------------------------------
     // Platform search
 
     /// Runs a process search job to completion and returns every result row.
-    pub async fn search_processes(&self, job: &SearchJob, timeout: Duration) -> Result<Vec<Process>, ApiError> {
+    pub async fn search_processes(
+        &self,
+        job: &SearchJob,
+        timeout: Duration,
+    ) -> Result<Vec<Process>, ApiError> {
         #[derive(Serialize)]
         struct Validate<'a> {
             query: &'a str,
@@ -535,18 +689,42 @@ impl Client {
                 message: self.scrub(v.invalid_message.unwrap_or_else(|| "invalid query".into())),
             });
         }
-        let created: JobCreated =
-            self.post_read(&self.investigate_url("processes/search_jobs"), job, "process search").await?;
-        self.collect_job(&format!("processes/search_jobs/{}/results", path_segment(&created.job_id)?), timeout, "process search")
-            .await
+        let created: JobCreated = self
+            .post_read(
+                &self.investigate_url("processes/search_jobs"),
+                job,
+                "process search",
+            )
+            .await?;
+        self.collect_job(
+            &format!(
+                "processes/search_jobs/{}/results",
+                path_segment(&created.job_id)?
+            ),
+            timeout,
+            "process search",
+        )
+        .await
     }
 
     /// Runs an observation search job to completion.
-    pub async fn search_observations(&self, job: &SearchJob, timeout: Duration) -> Result<Vec<Observation>, ApiError> {
-        let created: JobCreated =
-            self.post_read(&self.investigate_url("observations/search_jobs"), job, "observation search").await?;
+    pub async fn search_observations(
+        &self,
+        job: &SearchJob,
+        timeout: Duration,
+    ) -> Result<Vec<Observation>, ApiError> {
+        let created: JobCreated = self
+            .post_read(
+                &self.investigate_url("observations/search_jobs"),
+                job,
+                "observation search",
+            )
+            .await?;
         self.collect_job(
-            &format!("observations/search_jobs/{}/results", path_segment(&created.job_id)?),
+            &format!(
+                "observations/search_jobs/{}/results",
+                path_segment(&created.job_id)?
+            ),
             timeout,
             "observation search",
         )
@@ -559,10 +737,18 @@ impl Client {
         request: &ObservationDetail,
         timeout: Duration,
     ) -> Result<Vec<Observation>, ApiError> {
-        let created: JobCreated =
-            self.post_read(&self.investigate_url("observations/detail_jobs"), request, "observation details").await?;
+        let created: JobCreated = self
+            .post_read(
+                &self.investigate_url("observations/detail_jobs"),
+                request,
+                "observation details",
+            )
+            .await?;
         self.collect_job(
-            &format!("observations/detail_jobs/{}/results", path_segment(&created.job_id)?),
+            &format!(
+                "observations/detail_jobs/{}/results",
+                path_segment(&created.job_id)?
+            ),
             timeout,
             "observation details",
         )
@@ -570,46 +756,100 @@ impl Client {
     }
 
     /// Full process documents for the given guids.
-    pub async fn process_details(&self, guids: &[String], timeout: Duration) -> Result<Vec<Process>, ApiError> {
+    pub async fn process_details(
+        &self,
+        guids: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<Process>, ApiError> {
         #[derive(Serialize)]
         struct Req<'a> {
             process_guids: &'a [String],
         }
         let created: JobCreated = self
-            .post_read(&self.investigate_url("processes/detail_jobs"), &Req { process_guids: guids }, "process details")
+            .post_read(
+                &self.investigate_url("processes/detail_jobs"),
+                &Req {
+                    process_guids: guids,
+                },
+                "process details",
+            )
             .await?;
-        self.collect_job(&format!("processes/detail_jobs/{}/results", path_segment(&created.job_id)?), timeout, "process details")
-            .await
+        self.collect_job(
+            &format!(
+                "processes/detail_jobs/{}/results",
+                path_segment(&created.job_id)?
+            ),
+            timeout,
+            "process details",
+        )
+        .await
     }
 
     /// The process tree around `process_guid` (root ancestor with nested `children`), from a
     /// `summary_jobs` job.
-    pub async fn process_tree(&self, process_guid: &str, timeout: Duration) -> Result<Process, ApiError> {
-        let r = self.summary_job(process_guid, SummaryFormat::Tree, timeout).await?;
-        r.tree.ok_or_else(|| self.decode_error("process tree", "no tree in the result".into()))
+    pub async fn process_tree(
+        &self,
+        process_guid: &str,
+        timeout: Duration,
+    ) -> Result<Process, ApiError> {
+        let r = self
+            .summary_job(process_guid, SummaryFormat::Tree, timeout)
+            .await?;
+        r.tree
+            .ok_or_else(|| self.decode_error("process tree", "no tree in the result".into()))
     }
 
     /// Process, parent, children and siblings of `process_guid`.
-    pub async fn process_summary(&self, process_guid: &str, timeout: Duration) -> Result<ProcessSummary, ApiError> {
-        let r = self.summary_job(process_guid, SummaryFormat::Summary, timeout).await?;
-        r.summary.ok_or_else(|| self.decode_error("process summary", "no summary in the result".into()))
+    pub async fn process_summary(
+        &self,
+        process_guid: &str,
+        timeout: Duration,
+    ) -> Result<ProcessSummary, ApiError> {
+        let r = self
+            .summary_job(process_guid, SummaryFormat::Summary, timeout)
+            .await?;
+        r.summary
+            .ok_or_else(|| self.decode_error("process summary", "no summary in the result".into()))
     }
 
-    async fn summary_job(&self, guid: &str, format: SummaryFormat, timeout: Duration) -> Result<SummaryResults, ApiError> {
+    async fn summary_job(
+        &self,
+        guid: &str,
+        format: SummaryFormat,
+        timeout: Duration,
+    ) -> Result<SummaryResults, ApiError> {
         #[derive(Serialize)]
         struct Req<'a> {
             process_guid: &'a str,
         }
         let what = format!("process {} of {guid}", format.as_str());
         let created: JobCreated = self
-            .post_read(&self.investigate_url("processes/summary_jobs"), &Req { process_guid: guid }, &what)
+            .post_read(
+                &self.investigate_url("processes/summary_jobs"),
+                &Req { process_guid: guid },
+                &what,
+            )
             .await?;
-        let base = self.investigate_url(&format!("processes/summary_jobs/{}/results", path_segment(&created.job_id)?));
+        let base = self.investigate_url(&format!(
+            "processes/summary_jobs/{}/results",
+            path_segment(&created.job_id)?
+        ));
         let poll_url = format!("{base}?format=summary");
-        poll_until(timeout, &what, || self.get::<SummaryResults>(&poll_url, &what), SummaryResults::is_done).await?;
-        let result: SummaryResults = self.get(&format!("{base}?format={}", format.as_str()), &what).await?;
+        poll_until(
+            timeout,
+            &what,
+            || self.get::<SummaryResults>(&poll_url, &what),
+            SummaryResults::is_done,
+        )
+        .await?;
+        let result: SummaryResults = self
+            .get(&format!("{base}?format={}", format.as_str()), &what)
+            .await?;
         if let Some(ex) = result.exception.as_deref().filter(|e| !e.is_empty()) {
-            return Err(ApiError::JobFailed { what, message: self.scrub(ex.to_owned()) });
+            return Err(ApiError::JobFailed {
+                what,
+                message: self.scrub(ex.to_owned()),
+            });
         }
         Ok(result)
     }
@@ -623,7 +863,13 @@ impl Client {
     ) -> Result<Vec<T>, ApiError> {
         let base = self.investigate_url(results_path);
         let status_url = format!("{base}?start=0&rows=0");
-        let status = poll_until(timeout, what, || self.get::<JobResults<T>>(&status_url, what), JobResults::is_done).await?;
+        let status = poll_until(
+            timeout,
+            what,
+            || self.get::<JobResults<T>>(&status_url, what),
+            JobResults::is_done,
+        )
+        .await?;
         let total = status.num_available;
         let mut out = Vec::with_capacity(total.min(10_000) as usize);
         const PAGE: u64 = 500;
@@ -641,43 +887,78 @@ impl Client {
     // -----------------------------------------------------------------------------------------
     // Reputation overrides
 
-    pub async fn create_override(&self, body: &HashOverride) -> Result<ReputationOverride, ApiError> {
+    pub async fn create_override(
+        &self,
+        body: &HashOverride,
+    ) -> Result<ReputationOverride, ApiError> {
         let what = format!(
             "{} of {}",
-            if body.override_list == OverrideList::Ban { "ban" } else { "allow-list entry" },
+            if body.override_list == OverrideList::Ban {
+                "ban"
+            } else {
+                "allow-list entry"
+            },
             body.sha256_hash
         );
-        self.post_write(&self.appservices_url("reputations/overrides"), body, &what).await
+        self.post_write(&self.appservices_url("reputations/overrides"), body, &what)
+            .await
     }
 
-    pub async fn search_overrides(&self, search: &OverrideSearch) -> Result<OverridePage, ApiError> {
-        self.post_read(&self.appservices_url("reputations/overrides/_search"), search, "reputation override search")
-            .await
+    pub async fn search_overrides(
+        &self,
+        search: &OverrideSearch,
+    ) -> Result<OverridePage, ApiError> {
+        self.post_read(
+            &self.appservices_url("reputations/overrides/_search"),
+            search,
+            "reputation override search",
+        )
+        .await
     }
 
     pub async fn delete_override(&self, id: &str) -> Result<(), ApiError> {
         let url = self.appservices_url(&format!("reputations/overrides/{}", path_segment(id)?));
-        self.send::<()>(Kind::Write, Method::DELETE, &url, None, &format!("delete reputation override {id}"))
-            .await
-            .map(drop)
+        self.send::<()>(
+            Kind::Write,
+            Method::DELETE,
+            &url,
+            None,
+            &format!("delete reputation override {id}"),
+        )
+        .await
+        .map(drop)
     }
 }
 
 /// Ids go into URL paths: refuse anything that could change the path.
 fn path_segment(id: &str) -> Result<&str, ApiError> {
-    if !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b)) {
+    if !id.is_empty()
+        && id.len() <= 256
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_:.".contains(&b))
+    {
         Ok(id)
     } else {
-        Err(ApiError::Config(format!("invalid id {:?}", id.chars().take(80).collect::<String>())))
+        Err(ApiError::Config(format!(
+            "invalid id {:?}",
+            id.chars().take(80).collect::<String>()
+        )))
     }
 }
 
 /// Full-jitter exponential backoff: uniform in `[0, min(max, base·2^(attempt-1))]`.
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
-    let exp = policy.base_delay.saturating_mul(1u32 << (attempt - 1).min(16));
+    let exp = policy
+        .base_delay
+        .saturating_mul(1u32 << (attempt - 1).min(16));
     let cap = exp.min(policy.max_delay);
     let ms = cap.as_millis() as u64;
-    Duration::from_millis(if ms == 0 { 0 } else { rand::rng().random_range(0..=ms) })
+    Duration::from_millis(if ms == 0 {
+        0
+    } else {
+        rand::rng().random_range(0..=ms)
+    })
 }
 
 /// Polls `fetch` with back-off (0.1 s doubling to 2 s) until `done`, or times out.
@@ -699,7 +980,10 @@ where
             return Ok(v);
         }
         if Instant::now() + delay > deadline {
-            return Err(ApiError::JobTimeout { what: what.to_owned(), secs: timeout.as_secs() });
+            return Err(ApiError::JobTimeout {
+                what: what.to_owned(),
+                secs: timeout.as_secs(),
+            });
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(2));
@@ -736,7 +1020,10 @@ mod tests {
     fn backoff_stays_within_the_full_jitter_bounds() {
         let p = RetryPolicy::default();
         for attempt in 1..10 {
-            let cap = p.base_delay.saturating_mul(1 << (attempt - 1)).min(p.max_delay);
+            let cap = p
+                .base_delay
+                .saturating_mul(1 << (attempt - 1))
+                .min(p.max_delay);
             for _ in 0..200 {
                 assert!(backoff(&p, attempt) <= cap);
             }
@@ -755,7 +1042,8 @@ mod tests {
     #[test]
     fn http_urls_and_bad_org_keys_are_configuration_errors() {
         let t = Token::new("S/I").unwrap();
-        let e = Client::new(ClientConfig::new("http://example.com", "ORG1", t.clone())).unwrap_err();
+        let e =
+            Client::new(ClientConfig::new("http://example.com", "ORG1", t.clone())).unwrap_err();
         assert!(e.to_string().contains("https://"), "{e}");
         let e = Client::new(ClientConfig::new("https://example.com", "OR/G", t)).unwrap_err();
         assert!(e.to_string().contains("alphanumeric"), "{e}");

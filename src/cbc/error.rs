@@ -27,13 +27,25 @@ pub enum ApiError {
     Conflict { what: String, message: String },
 
     #[error("rate limited (429) by {host}: no requests until {until} ({wait_s} s)")]
-    RateLimited { host: String, until: Timestamp, wait_s: u64 },
+    RateLimited {
+        host: String,
+        until: Timestamp,
+        wait_s: u64,
+    },
 
     #[error("server error ({status}) from {host} for {what}")]
-    Server { host: String, status: u16, what: String },
+    Server {
+        host: String,
+        status: u16,
+        what: String,
+    },
 
     #[error("timed out after {secs} s waiting for {host} ({what})")]
-    Timeout { host: String, what: String, secs: u64 },
+    Timeout {
+        host: String,
+        what: String,
+        secs: u64,
+    },
 
     #[error("cannot connect to {host}: {detail}")]
     Connect { host: String, detail: String },
@@ -41,13 +53,25 @@ pub enum ApiError {
     #[error(
         "outcome unknown: {what} was sent to {host} but no clear answer came back ({detail}); it was not retried — read the current state before trying again"
     )]
-    UnclearOutcome { host: String, what: String, detail: String },
+    UnclearOutcome {
+        host: String,
+        what: String,
+        detail: String,
+    },
 
     #[error("malformed response from {host} for {what}: {detail}")]
-    Decode { host: String, what: String, detail: String },
+    Decode {
+        host: String,
+        what: String,
+        detail: String,
+    },
 
     #[error("response from {host} for {what} is larger than {limit} bytes; refused")]
-    TooLarge { host: String, what: String, limit: usize },
+    TooLarge {
+        host: String,
+        what: String,
+        limit: usize,
+    },
 
     #[error("read-only mode: {what} was not sent")]
     ReadOnly { what: String },

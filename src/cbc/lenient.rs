@@ -156,7 +156,9 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
                 let mut first = None;
                 while let Some(item) = seq.next_element::<Scalar<'de>>()? {
-                    if first.is_none() && !matches!(item, Scalar::Null | Scalar::Other | Scalar::First(_)) {
+                    if first.is_none()
+                        && !matches!(item, Scalar::Null | Scalar::Other | Scalar::First(_))
+                    {
                         first = Some(Box::new(item));
                     }
                 }
@@ -278,7 +280,11 @@ impl LenientField for Vec<String> {
                 Ok(out)
             }
             fn visit_str<E>(self, v: &str) -> Result<Vec<String>, E> {
-                Ok(if nullish(v) { Vec::new() } else { vec![v.to_owned()] })
+                Ok(if nullish(v) {
+                    Vec::new()
+                } else {
+                    vec![v.to_owned()]
+                })
             }
             fn visit_unit<E>(self) -> Result<Vec<String>, E> {
                 Ok(Vec::new())
@@ -349,7 +355,7 @@ impl<T: LenientObject> LenientField for Vec<T> {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
                 // A single object where a list was expected: keep it.
-                Ok(T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| vec![t])?)
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| vec![t])
             }
             fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
                 Ok(Vec::new())
@@ -389,7 +395,9 @@ impl<'de, T: LenientObject> Deserialize<'de> for MaybeObject<T> {
                 f.write_str("an object")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MaybeObject<T>, A::Error> {
-                Ok(MaybeObject(Some(T::deserialize(de::value::MapAccessDeserializer::new(map))?)))
+                Ok(MaybeObject(Some(T::deserialize(
+                    de::value::MapAccessDeserializer::new(map),
+                )?)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeObject<T>, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}

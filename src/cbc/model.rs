@@ -265,11 +265,15 @@ impl Criteria {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.0.insert(field.into(), Criterion::Strings(values.into_iter().map(Into::into).collect()));
+        self.0.insert(
+            field.into(),
+            Criterion::Strings(values.into_iter().map(Into::into).collect()),
+        );
         self
     }
     pub fn ints(mut self, field: &str, values: impl IntoIterator<Item = i64>) -> Self {
-        self.0.insert(field.into(), Criterion::Ints(values.into_iter().collect()));
+        self.0
+            .insert(field.into(), Criterion::Ints(values.into_iter().collect()));
         self
     }
     pub fn time(mut self, field: &str, range: TimeRange) -> Self {
@@ -297,7 +301,10 @@ pub struct SortField {
 
 impl SortField {
     pub fn new(field: &str, order: Order) -> Self {
-        SortField { field: field.into(), order }
+        SortField {
+            field: field.into(),
+            order,
+        }
     }
 }
 
@@ -623,7 +630,10 @@ impl<T> JobResults<T> {
     /// the server says there is no data.
     pub fn is_done(&self) -> bool {
         (self.contacted > 0 && self.completed >= self.contacted)
-            || self.message.as_deref().is_some_and(|m| m.contains("No data available"))
+            || self
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("No data available"))
     }
 }
 
@@ -768,13 +778,19 @@ impl crate::cbc::lenient::LenientField for Option<Ipv4Field> {
 
 impl Observation {
     pub fn remote_ip(&self) -> Option<&str> {
-        self.netconn_ipv4.as_ref().map(|i| i.0.as_str()).or(self.event_network_remote_ipv4.as_deref())
+        self.netconn_ipv4
+            .as_ref()
+            .map(|i| i.0.as_str())
+            .or(self.event_network_remote_ipv4.as_deref())
     }
     pub fn remote_port(&self) -> Option<i64> {
         self.netconn_port.or(self.event_network_remote_port)
     }
     pub fn local_ip(&self) -> Option<&str> {
-        self.netconn_local_ipv4.as_ref().map(|i| i.0.as_str()).or(self.event_network_local_ipv4.as_deref())
+        self.netconn_local_ipv4
+            .as_ref()
+            .map(|i| i.0.as_str())
+            .or(self.event_network_local_ipv4.as_deref())
     }
     pub fn inbound(&self) -> Option<bool> {
         self.netconn_inbound.or(self.event_network_inbound)
@@ -814,7 +830,12 @@ pub struct HashOverride {
 
 impl HashOverride {
     /// `None` unless `sha256` is 64 hex digits (CBC would answer 400).
-    pub fn new(list: OverrideList, sha256: &str, filename: Option<String>, description: String) -> Option<Self> {
+    pub fn new(
+        list: OverrideList,
+        sha256: &str,
+        filename: Option<String>,
+        description: String,
+    ) -> Option<Self> {
         let ok = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
         ok.then(|| HashOverride {
             override_list: list,

@@ -77,7 +77,9 @@ async fn fetch_fitting(
     stats: &mut WindowResult,
 ) -> Result<Fetched, ApiError> {
     let mut q = base.clone();
-    q.criteria = q.criteria.time(field, TimeRange::Absolute { start: lo, end: hi });
+    q.criteria = q
+        .criteria
+        .time(field, TimeRange::Absolute { start: lo, end: hi });
     q.sort = vec![SortField::new(field, Order::Asc)];
     q.start = None;
     let splittable = hi.duration_since(lo) > SignedDuration::from_millis(1);
@@ -205,7 +207,12 @@ pub struct AlertPoller {
 
 impl AlertPoller {
     pub fn new(base: AlertSearch, overlap: SignedDuration, lookback: SignedDuration) -> Self {
-        AlertPoller { base, overlap, lookback, last_end: None }
+        AlertPoller {
+            base,
+            overlap,
+            lookback,
+            last_end: None,
+        }
     }
 
     /// End of the last successful window.
@@ -224,7 +231,11 @@ impl AlertPoller {
 
     /// Reads the next window. The window advances only when the whole read succeeded, so a
     /// failed poll loses nothing: the next one covers it.
-    pub async fn poll(&mut self, client: &Client, now: Timestamp) -> Result<WindowResult, ApiError> {
+    pub async fn poll(
+        &mut self,
+        client: &Client,
+        now: Timestamp,
+    ) -> Result<WindowResult, ApiError> {
         let (start, end) = self.next_window(now);
         let result = fetch_window(client, &self.base, UPDATE_FIELD, start, end).await?;
         self.last_end = Some(end);
@@ -237,13 +248,23 @@ mod tests {
     use super::*;
 
     fn alert(id: &str, updated: &str) -> Alert {
-        Alert { id: Some(id.into()), backend_update_timestamp: Some(updated.parse().unwrap()), ..Default::default() }
+        Alert {
+            id: Some(id.into()),
+            backend_update_timestamp: Some(updated.parse().unwrap()),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn merge_keeps_the_newest_version() {
         let mut store = HashMap::new();
-        let s = merge_alerts(&mut store, vec![alert("a", "2026-01-01T00:00:02Z"), alert("b", "2026-01-01T00:00:00Z")]);
+        let s = merge_alerts(
+            &mut store,
+            vec![
+                alert("a", "2026-01-01T00:00:02Z"),
+                alert("b", "2026-01-01T00:00:00Z"),
+            ],
+        );
         assert_eq!(s, MergeStats { new: 2, updated: 0 });
         let mut newer = alert("a", "2026-01-01T00:00:05Z");
         newer.severity = Some(9);
@@ -258,12 +279,22 @@ mod tests {
 
     #[test]
     fn windows_overlap_and_start_from_the_lookback() {
-        let mut p = AlertPoller::new(AlertSearch::default(), SignedDuration::from_secs(120), SignedDuration::from_hours(24));
+        let mut p = AlertPoller::new(
+            AlertSearch::default(),
+            SignedDuration::from_secs(120),
+            SignedDuration::from_hours(24),
+        );
         let now: Timestamp = "2026-11-30T08:00:00Z".parse().unwrap();
-        assert_eq!(p.next_window(now).0, "2026-11-29T08:00:00Z".parse().unwrap());
+        assert_eq!(
+            p.next_window(now).0,
+            "2026-11-29T08:00:00Z".parse().unwrap()
+        );
         p.last_end = Some(now);
         let later: Timestamp = "2026-11-30T08:00:15Z".parse().unwrap();
-        assert_eq!(p.next_window(later), ("2026-11-30T07:58:00Z".parse().unwrap(), later));
+        assert_eq!(
+            p.next_window(later),
+            ("2026-11-30T07:58:00Z".parse().unwrap(), later)
+        );
     }
 
     #[test]

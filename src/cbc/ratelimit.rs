@@ -61,7 +61,11 @@ impl HostGate {
     pub async fn wait(&self, max_wait: Duration, host: &str) -> Result<(), ApiError> {
         while let Some((left, wall)) = self.remaining() {
             if left > max_wait {
-                return Err(ApiError::RateLimited { host: host.to_owned(), until: wall, wait_s: left.as_secs().max(1) });
+                return Err(ApiError::RateLimited {
+                    host: host.to_owned(),
+                    until: wall,
+                    wait_s: left.as_secs().max(1),
+                });
             }
             tokio::time::sleep(left).await;
         }
@@ -95,9 +99,15 @@ mod tests {
         let now: Timestamp = "2026-11-30T08:00:00Z".parse().unwrap();
         assert_eq!(parse_retry_after(Some("7"), now), Duration::from_secs(7));
         assert_eq!(parse_retry_after(Some(" 0 "), now), Duration::ZERO);
-        assert_eq!(parse_retry_after(Some("Mon, 30 Nov 2026 08:00:30 GMT"), now), Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(Some("Mon, 30 Nov 2026 08:00:30 GMT"), now),
+            Duration::from_secs(30)
+        );
         // A date in the past means "now".
-        assert_eq!(parse_retry_after(Some("Mon, 30 Nov 2026 07:00:00 GMT"), now), Duration::ZERO);
+        assert_eq!(
+            parse_retry_after(Some("Mon, 30 Nov 2026 07:00:00 GMT"), now),
+            Duration::ZERO
+        );
         assert_eq!(parse_retry_after(Some("86400"), now), MAX_RETRY_AFTER);
         assert_eq!(parse_retry_after(Some("soon"), now), DEFAULT_RETRY_AFTER);
         assert_eq!(parse_retry_after(Some("-5"), now), DEFAULT_RETRY_AFTER);
@@ -116,6 +126,9 @@ mod tests {
         // Longer than the caller will wait: an error naming the wait, no sleep.
         gate.block_for(Duration::from_secs(600));
         let e = gate.wait(Duration::from_secs(60), "h").await.unwrap_err();
-        assert!(matches!(e, ApiError::RateLimited { wait_s, .. } if wait_s >= 599), "{e}");
+        assert!(
+            matches!(e, ApiError::RateLimited { wait_s, .. } if wait_s >= 599),
+            "{e}"
+        );
     }
 }

@@ -49,7 +49,9 @@ impl fmt::Display for Token {
 pub enum TokenError {
     #[error("the API token is empty")]
     Empty,
-    #[error("the API token contains spaces or control characters (expected <API secret key>/<API ID>)")]
+    #[error(
+        "the API token contains spaces or control characters (expected <API secret key>/<API ID>)"
+    )]
     BadCharacters,
 }
 
@@ -70,6 +72,9 @@ mod tests {
     fn rejects_empty_and_header_breaking_tokens() {
         assert_eq!(Token::new("  \n"), Err(TokenError::Empty));
         assert_eq!(Token::new("a b/c"), Err(TokenError::BadCharacters));
-        assert_eq!(Token::new("ab/c\r\nX-Evil: 1"), Err(TokenError::BadCharacters));
+        assert_eq!(
+            Token::new("ab/c\r\nX-Evil: 1"),
+            Err(TokenError::BadCharacters)
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! Layout:
 //! - `world.rs`    the document model shared by the generator and the server
 //! - `scenario.rs` seeded attack stories (ransomware, credential theft + lateral movement,
-//!                 coin miner, admin-tool false positive)
+//!   coin miner, admin-tool false positive)
 //! - `replay.rs`   stories from an Alerts v7 search response or JSON Lines file
 //! - `query.rs`    criteria / exclusions / Lucene-subset query matching and sorting
 //! - `store.rs`    per-org state: alerts, devices, notes, history, jobs, overrides

@@ -1,0 +1,608 @@
+//! The socdeck config file (TOML): settings with defaults for everything, and `[[org]]` entries.
+//!
+//! ```toml
+//! analyst = "yamada"              # default: $USER
+//! read_only = false
+//!
+//! [sla]
+//! warning_min = 20                # minutes left when the countdown turns "warning"
+//! critical_min = 10               # ... and "critical"
+//! first_report_min = 60           # first-report deadline after an alert arrives
+//!
+//! [poll]
+//! interval_s = 15
+//! overlap_s = 120
+//!
+//! [[org]]
+//! name = "Acme"
+//! url = "https://defense.conferdeploy.net"
+//! org_key = "ABCD1234"
+//! token_file = "~/.config/socdeck/acme.token"   # 0600, owned by you
+//! ca_file = "/etc/ssl/acme-proxy-ca.pem"        # optional
+//! timezone = "Asia/Tokyo"                       # optional (this is the default)
+//!
+//! [[org]]
+//! name = "Globex"
+//! profile = "globex"              # url, token and org_key from credentials.cbc [globex]
+//! ```
+//!
+//! Each `[[org]]` has exactly one of `token_file`, `profile` or `token` (inline; allowed only
+//! when the config file itself is 0600/0400 in a 0700/0500 directory owned by you).
+//!
+//! Unknown keys are not errors (later versions add sections) but are reported as warnings.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+use toml::de::{DeTable, DeValue};
+
+use super::env::Env;
+use super::error::ConfigError;
+use super::paths;
+use super::perms;
+use crate::cbc::Token;
+
+/// The default time zone of an org's business calendar.
+pub const DEFAULT_TIMEZONE: &str = "Asia/Tokyo";
+
+/// socdeck's settings. Every field has a default, so an absent file is a valid config.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Who is at the console (recorded in notes and the audit log). Default: `$USER`.
+    pub analyst: Option<String>,
+    /// Look but never act (shift-handover reviews).
+    pub read_only: bool,
+    pub sla: SlaConfig,
+    pub poll: PollConfig,
+    /// The `[[org]]` entries, in file order.
+    #[serde(rename = "org")]
+    pub orgs: Vec<OrgConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            analyst: None,
+            read_only: false,
+            sla: SlaConfig::default(),
+            poll: PollConfig::default(),
+            orgs: Vec::new(),
+        }
+    }
+}
+
+/// Top-level keys this version understands. Add new sections (`theme`, `keymap`, `notify`,
+/// `rules_file`, ...) here when adding them to [`Config`], or they are reported as unknown.
+const TOP_KEYS: &[&str] = &["analyst", "read_only", "sla", "poll", "org"];
+const SLA_KEYS: &[&str] = &["warning_min", "critical_min", "first_report_min"];
+const POLL_KEYS: &[&str] = &["interval_s", "overlap_s"];
+const ORG_KEYS: &[&str] = &[
+    "name",
+    "url",
+    "org_key",
+    "token_file",
+    "profile",
+    "token",
+    "ca_file",
+    "timezone",
+];
+
+/// SLA clock thresholds, in minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SlaConfig {
+    pub warning_min: u32,
+    pub critical_min: u32,
+    pub first_report_min: u32,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        SlaConfig {
+            warning_min: 20,
+            critical_min: 10,
+            first_report_min: 60,
+        }
+    }
+}
+
+/// Alert polling, in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PollConfig {
+    pub interval_s: u64,
+    pub overlap_s: u64,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            interval_s: 15,
+            overlap_s: 120,
+        }
+    }
+}
+
+/// One `[[org]]` entry as written. [`super::resolve_orgs`] turns it into an
+/// [`super::OrgTarget`]. Paths are as written (`~/` and relative paths are resolved against
+/// home and the config file's directory when used).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct OrgConfig {
+    /// Display name (the customer). Default: the profile name, else the org key.
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub org_key: Option<String>,
+    /// A file that contains only the token.
+    pub token_file: Option<PathBuf>,
+    /// A `credentials.cbc` profile supplying url, token and org_key.
+    pub profile: Option<String>,
+    /// Inline token (redacted in `Debug`).
+    #[serde(deserialize_with = "de_token")]
+    pub token: Option<Token>,
+    /// PEM file of extra trusted CA certificates.
+    pub ca_file: Option<PathBuf>,
+    /// IANA time zone of the customer's business calendar. Default: `Asia/Tokyo`.
+    pub timezone: Option<String>,
+}
+
+fn de_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Token>, D::Error> {
+    let s = String::deserialize(d)?;
+    Token::new(s).map(Some).map_err(serde::de::Error::custom)
+}
+
+/// A loaded config file with what is needed to report problems by line.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    /// The config file path (whether or not it exists).
+    pub path: PathBuf,
+    /// False when the default path has no file (then `config` is all defaults).
+    pub found: bool,
+    /// Unknown keys and similar non-fatal findings, each naming file and line.
+    pub warnings: Vec<String>,
+    org_locs: Vec<OrgLocs>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct OrgLocs {
+    /// `path:line:col` of the `[[org]]` table.
+    table: String,
+    /// `path:line:col` of each key's value.
+    keys: BTreeMap<String, String>,
+}
+
+impl LoadedConfig {
+    /// Where org `index` (0-based) or one of its keys is, for messages:
+    /// `/p/config.toml:12:7 [[org]] #2 (Acme)`.
+    pub(crate) fn org_origin(&self, index: usize, key: Option<&str>) -> String {
+        let locs = self.org_locs.get(index);
+        let at = locs
+            .and_then(|l| key.and_then(|k| l.keys.get(k)).or(Some(&l.table)))
+            .cloned()
+            .unwrap_or_else(|| self.path.display().to_string());
+        let name = self.config.orgs.get(index).and_then(|o| {
+            o.name
+                .as_deref()
+                .or(o.profile.as_deref())
+                .or(o.org_key.as_deref())
+        });
+        match name {
+            Some(n) => format!("{at} [[org]] #{} ({n})", index + 1),
+            None => format!("{at} [[org]] #{}", index + 1),
+        }
+    }
+
+    /// The source description used in [`super::OrgTarget::source`].
+    pub(crate) fn org_source(&self, index: usize) -> String {
+        let name = self.config.orgs.get(index).and_then(|o| o.name.as_deref());
+        match name {
+            Some(n) => format!(
+                "config {} [[org]] #{} ({n})",
+                self.path.display(),
+                index + 1
+            ),
+            None => format!("config {} [[org]] #{}", self.path.display(), index + 1),
+        }
+    }
+}
+
+const MAX_CONFIG_FILE: u64 = 4 << 20;
+
+/// Loads the socdeck config file (`--config` path or the default one). A missing default
+/// file gives the defaults; a missing `--config` file is an error. If any `[[org]]` holds an
+/// inline `token`, the file must pass the same permission checks as a credentials file.
+pub fn load_config(env: &Env, cli_override: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+    let path = paths::config_path(env, cli_override)?;
+    let io_err = |action: &'static str, source| ConfigError::Io {
+        what: "config file",
+        path: path.clone(),
+        action,
+        source,
+    };
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli_override.is_none() => {
+            let mut config = Config::default();
+            config.analyst = default_analyst(env);
+            return Ok(LoadedConfig {
+                config,
+                path,
+                found: false,
+                warnings: Vec::new(),
+                org_locs: Vec::new(),
+            });
+        }
+        Err(e) => return Err(io_err("open", e)),
+    };
+    let meta = file.metadata().map_err(|e| io_err("inspect", e))?;
+    if meta.is_dir() {
+        return Err(ConfigError::invalid(
+            format!("config file {}", path.display()),
+            "is a directory",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_FILE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_err("read", e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let (line, column) = line_col(&String::from_utf8_lossy(&e.as_bytes()[..at]), at);
+        ConfigError::Syntax {
+            path: path.clone(),
+            line,
+            column,
+            message: "the file is not valid UTF-8 text".to_owned(),
+        }
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+
+    let toml_err = |e: toml::de::Error| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        ConfigError::Syntax {
+            path: path.clone(),
+            line,
+            column,
+            message: redact_quoted(e.message().trim()),
+        }
+    };
+    let doc = DeTable::parse(text).map_err(toml_err)?;
+    let mut config: Config = toml::from_str(text).map_err(toml_err)?;
+
+    let loc = |span: Range<usize>| {
+        let (l, c) = line_col(text, span.start);
+        format!("{}:{l}:{c}", path.display())
+    };
+    let mut warnings = Vec::new();
+    let mut org_locs = Vec::new();
+    let mut key_locs: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in doc.get_ref().iter() {
+        let key: &str = k.get_ref();
+        key_locs.insert(key.to_owned(), loc(v.span()));
+        if !TOP_KEYS.contains(&key) {
+            warnings.push(format!(
+                "{}: unknown key `{key}` ignored (not a socdeck setting in this version)",
+                loc(k.span())
+            ));
+            continue;
+        }
+        let known: &[&str] = match key {
+            "sla" => SLA_KEYS,
+            "poll" => POLL_KEYS,
+            _ => &[],
+        };
+        if let DeValue::Table(t) = v.get_ref() {
+            for (sk, sv) in t.iter() {
+                let sub: &str = sk.get_ref();
+                key_locs.insert(format!("{key}.{sub}"), loc(sv.span()));
+                if !known.contains(&sub) {
+                    warnings.push(format!(
+                        "{}: unknown key `{sub}` in [{key}] ignored",
+                        loc(sk.span())
+                    ));
+                }
+            }
+        }
+        if key == "org"
+            && let DeValue::Array(arr) = v.get_ref()
+        {
+            for (i, item) in arr.iter().enumerate() {
+                let mut locs = OrgLocs {
+                    table: loc(item.span()),
+                    keys: BTreeMap::new(),
+                };
+                if let DeValue::Table(t) = item.get_ref() {
+                    for (ok, ov) in t.iter() {
+                        let name: &str = ok.get_ref();
+                        locs.keys.insert(name.to_owned(), loc(ov.span()));
+                        if !ORG_KEYS.contains(&name) {
+                            warnings.push(format!(
+                                "{}: unknown key `{name}` in [[org]] #{} ignored",
+                                loc(ok.span()),
+                                i + 1
+                            ));
+                        }
+                    }
+                }
+                org_locs.push(locs);
+            }
+        }
+    }
+
+    if config
+        .analyst
+        .as_deref()
+        .is_none_or(|a| a.trim().is_empty())
+    {
+        config.analyst = default_analyst(env);
+    }
+    let loaded = LoadedConfig {
+        config,
+        path: path.clone(),
+        found: true,
+        warnings,
+        org_locs,
+    };
+
+    // An inline token makes the config file a secret.
+    if loaded.config.orgs.iter().any(|o| o.token.is_some()) {
+        let hint = |e: ConfigError| match e {
+            ConfigError::InsecurePermissions {
+                what,
+                path,
+                problem,
+                fix,
+            } => ConfigError::InsecurePermissions {
+                what,
+                path,
+                problem: format!("{problem}, and it holds an inline token"),
+                fix: format!("{fix}   (or move the token into a token_file)"),
+            },
+            other => other,
+        };
+        perms::check_file("config file", &path, &meta).map_err(hint)?;
+        perms::check_dirs("config file", &path).map_err(hint)?;
+    }
+
+    validate(&loaded, &key_locs)?;
+    Ok(loaded)
+}
+
+fn default_analyst(env: &Env) -> Option<String> {
+    env.var("USER").or_else(|| env.var("LOGNAME"))
+}
+
+/// Checks that need no I/O: thresholds, the one-token-source rule, names, time zones.
+fn validate(loaded: &LoadedConfig, key_locs: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    let c = &loaded.config;
+    let at = |key: &str| {
+        key_locs
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| loaded.path.display().to_string())
+    };
+    if c.sla.critical_min > c.sla.warning_min {
+        return Err(ConfigError::invalid_hint(
+            at("sla.critical_min"),
+            format!(
+                "[sla] critical_min ({}) is larger than warning_min ({})",
+                c.sla.critical_min, c.sla.warning_min
+            ),
+            "critical must come after warning: critical_min <= warning_min",
+        ));
+    }
+    if c.sla.first_report_min == 0 {
+        return Err(ConfigError::invalid(
+            at("sla.first_report_min"),
+            "[sla] first_report_min must be at least 1",
+        ));
+    }
+    if c.poll.interval_s == 0 {
+        return Err(ConfigError::invalid(
+            at("poll.interval_s"),
+            "[poll] interval_s must be at least 1",
+        ));
+    }
+
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, org) in c.orgs.iter().enumerate() {
+        let origin = |key: Option<&str>| loaded.org_origin(i, key);
+        let sources: Vec<&str> = [
+            org.token_file.as_ref().map(|_| "token_file"),
+            org.profile.as_ref().map(|_| "profile"),
+            org.token.as_ref().map(|_| "token"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match sources.len() {
+            0 => {
+                return Err(ConfigError::invalid_hint(
+                    origin(None),
+                    "has no token source",
+                    "set exactly one of token_file = \"PATH\", profile = \"NAME\" (credentials.cbc) or token = \"...\"",
+                ));
+            }
+            1 => {}
+            _ => {
+                return Err(ConfigError::invalid_hint(
+                    origin(Some(sources[1])),
+                    format!("sets {} together; use exactly one", sources.join(" and ")),
+                    "keep one of token_file, profile or token",
+                ));
+            }
+        }
+        if let Some(p) = &org.profile {
+            for key in ["url", "org_key"] {
+                let set = if key == "url" { &org.url } else { &org.org_key };
+                if set.is_some() {
+                    return Err(ConfigError::invalid_hint(
+                        origin(Some(key)),
+                        format!(
+                            "sets {key} and profile = \"{p}\"; the profile supplies url, token and org_key"
+                        ),
+                        format!("remove {key}, or remove profile and give token_file"),
+                    ));
+                }
+            }
+        } else {
+            for key in ["url", "org_key"] {
+                let set = if key == "url" { &org.url } else { &org.org_key };
+                if set.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                    return Err(ConfigError::invalid_hint(
+                        origin(None),
+                        format!("has no {key}"),
+                        if key == "url" {
+                            "add url = \"https://<your CBC hostname>\""
+                        } else {
+                            "add org_key = \"<your org key>\""
+                        },
+                    ));
+                }
+            }
+        }
+        if let Some(tz) = &org.timezone {
+            check_timezone(tz).map_err(|m| {
+                ConfigError::invalid_hint(
+                    origin(Some("timezone")),
+                    m,
+                    "use an IANA name such as \"Asia/Tokyo\"",
+                )
+            })?;
+        }
+        let name = org
+            .name
+            .clone()
+            .or_else(|| org.profile.clone())
+            .or_else(|| org.org_key.clone())
+            .unwrap_or_default();
+        if name.trim().is_empty() {
+            return Err(ConfigError::invalid(origin(Some("name")), "name is empty"));
+        }
+        if let Some(first) = names.insert(name.clone(), i) {
+            return Err(ConfigError::invalid_hint(
+                origin(Some("name")),
+                format!(
+                    "the name \"{name}\" is already used by [[org]] #{}",
+                    first + 1
+                ),
+                "give each org a distinct name",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validates an IANA time zone name against the system database. When the machine has no
+/// time zone database at all the name cannot be checked and is accepted.
+pub(crate) fn check_timezone(name: &str) -> Result<(), String> {
+    if jiff::tz::db().is_definitively_empty() {
+        return Ok(());
+    }
+    jiff::tz::TimeZone::get(name)
+        .map(|_| ())
+        .map_err(|_| format!("unknown time zone \"{name}\""))
+}
+
+/// 1-based line and column (in characters) of byte offset `at`.
+pub(crate) fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let mut at = at;
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// Hides string values quoted in a parser message: serde reports a wrongly typed value as
+/// `invalid type: string "VALUE", expected a boolean`, and VALUE could be a token typed into
+/// the wrong key. Other quotes (`expected `"``) are kept.
+pub(crate) fn redact_quoted(msg: &str) -> String {
+    const MARK: &str = "string \"";
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(pos) = rest.find(MARK) {
+        out.push_str(&rest[..pos + MARK.len()]);
+        let after = &rest[pos + MARK.len()..];
+        // The value is Debug-escaped: find the first quote not preceded by a backslash.
+        let mut end = None;
+        let mut escaped = false;
+        for (i, ch) in after.char_indices() {
+            match ch {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        out.push_str("…\"");
+        match end {
+            Some(i) => rest = &after[i + 1..],
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_when_empty() {
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.sla.warning_min, 20);
+        assert_eq!(c.sla.critical_min, 10);
+        assert_eq!(c.sla.first_report_min, 60);
+        assert_eq!(c.poll.interval_s, 15);
+        assert_eq!(c.poll.overlap_s, 120);
+        assert!(!c.read_only);
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col("a\nbc\n", 3), (2, 2));
+        assert_eq!(line_col("日本\nx", 7), (2, 1));
+        assert_eq!(line_col("日本", 3), (1, 2));
+    }
+
+    #[test]
+    fn redacts_quoted_values() {
+        assert_eq!(
+            redact_quoted("invalid type: string \"CANARY-1\", expected a boolean"),
+            "invalid type: string \"…\", expected a boolean"
+        );
+        assert_eq!(
+            redact_quoted("invalid value: string \"CANARY-\\\"2\", expected x; string \"CANARY-3"),
+            "invalid value: string \"…\", expected x; string \"…\""
+        );
+        assert_eq!(
+            redact_quoted("invalid basic string, expected `\"`"),
+            "invalid basic string, expected `\"`"
+        );
+    }
+
+    #[test]
+    fn inline_token_is_redacted_in_debug() {
+        let c: Config = toml::from_str(
+            "[[org]]\nname='a'\nurl='https://x'\norg_key='K'\ntoken='CANARY-dbg/ID'\n",
+        )
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("CANARY"), "{dbg}");
+        assert_eq!(c.orgs[0].token.as_ref().unwrap().expose(), "CANARY-dbg/ID");
+    }
+}
