@@ -89,7 +89,11 @@ pub async fn alerts_json(
             }
             Err(e) => {
                 failed = true;
-                eprintln!("socdeck: {} ({}): {e}", org.name, org.org_key);
+                if org.name == org.org_key {
+                    eprintln!("socdeck: org {}: {e}", org.org_key);
+                } else {
+                    eprintln!("socdeck: {} (org {}): {e}", org.name, org.org_key);
+                }
             }
         }
     }

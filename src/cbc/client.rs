@@ -282,8 +282,10 @@ impl Client {
 
     fn transport_error(&self, e: reqwest::Error, kind: Kind, what: &str) -> ApiError {
         let host = self.inner.host.clone();
-        // reqwest's Display names the URL (never the headers); the chain has the cause.
-        let detail = error_chain(&e);
+        let detail = error_cause(&e);
+        if is_certificate_error(&e) {
+            return ApiError::Tls { host, detail };
+        }
         if e.is_connect() {
             return ApiError::Connect { host, detail };
         }
@@ -417,7 +419,7 @@ impl Client {
                     return Err(ApiError::Decode {
                         host: self.inner.host.clone(),
                         what: what.to_owned(),
-                        detail: format!("body cut off: {}", error_chain(&e)),
+                        detail: format!("body cut off: {}", error_cause(&e)),
                     });
                 }
             }
@@ -990,17 +992,37 @@ where
     }
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
     let mut parts = vec![e.to_string()];
     let mut src = e.source();
     while let Some(s) = src {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
+        parts.push(s.to_string());
         src = s.source();
     }
-    parts.join(": ")
+    parts
+}
+
+/// The useful end of an error chain ("tcp connect error: Connection refused (os error 111)"),
+/// without reqwest's wrapper that repeats the URL.
+fn error_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let chain = error_chain(e);
+    let useful: Vec<&str> = chain
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !p.starts_with("error sending request") && !p.starts_with("client error ("))
+        .collect();
+    match useful.len() {
+        0 => chain.last().cloned().unwrap_or_default(),
+        n => useful[n.saturating_sub(2)..].join(": "),
+    }
+}
+
+/// A TLS verification failure: never transient, and the fix is configuration.
+fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    error_chain(e).iter().any(|p| {
+        let p = p.to_ascii_lowercase();
+        p.contains("certificate") || p.contains("unknownissuer") || p.contains("tls handshake")
+    })
 }
 
 fn kind_of(e: &serde_json::Error) -> &'static str {

@@ -47,6 +47,11 @@ pub enum ApiError {
         secs: u64,
     },
 
+    #[error(
+        "the certificate of {host} is not trusted ({detail}); if it uses a private CA, give its PEM with --ca-file (or ssl_cert_file / ca_file)"
+    )]
+    Tls { host: String, detail: String },
+
     #[error("cannot connect to {host}: {detail}")]
     Connect { host: String, detail: String },
 
