@@ -329,6 +329,24 @@ impl Client {
                 wait_s: wait.as_secs(),
             });
         }
+        if status.is_redirection() {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| {
+                    String::from_utf8_lossy(v.as_bytes())
+                        .chars()
+                        .take(200)
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Err(ApiError::Redirect {
+                host,
+                what: what.to_owned(),
+                status: status.as_u16(),
+                location,
+            });
+        }
         let bytes = match self.read_body(resp, what).await {
             Ok(b) => b,
             Err(e) if kind == Kind::Write && status.is_success() => {
@@ -589,6 +607,40 @@ impl Client {
             )
             .await?;
         Ok(accepted.request_id)
+    }
+
+    /// After an unclear workflow update: whether every alert it names by id now shows the
+    /// requested status (and determination, when one was asked for). This is the read that
+    /// replaces a blind retry.
+    pub async fn workflow_applied(&self, update: &WorkflowUpdate) -> Result<bool, ApiError> {
+        let Some(Criterion::Strings(ids)) = update.criteria.0.get("id") else {
+            return Err(ApiError::Config(
+                "workflow update names no alert ids".into(),
+            ));
+        };
+        for id in ids {
+            let alert = self.alert(id).await?;
+            let determination_ok = update.determination.as_deref().is_none_or(|want| {
+                alert
+                    .determination
+                    .as_ref()
+                    .and_then(|d| d.value.as_deref())
+                    == Some(want)
+            });
+            if alert.status() != update.status || !determination_ok {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// After an unclear note add: whether the alert has a note with exactly this text.
+    pub async fn note_present(&self, alert_id: &str, text: &str) -> Result<bool, ApiError> {
+        Ok(self
+            .alert_notes(alert_id)
+            .await?
+            .iter()
+            .any(|n| n.note.as_deref() == Some(text)))
     }
 
     pub async fn job(&self, job_id: &str) -> Result<Job, ApiError> {

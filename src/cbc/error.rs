@@ -33,6 +33,16 @@ pub enum ApiError {
         wait_s: u64,
     },
 
+    #[error(
+        "{host} answered {what} with a redirect ({status}) to {location:?}; not followed (it could carry the API token elsewhere) — check the CBC URL"
+    )]
+    Redirect {
+        host: String,
+        what: String,
+        status: u16,
+        location: String,
+    },
+
     #[error("server error ({status}) from {host} for {what}")]
     Server {
         host: String,
@@ -101,7 +111,7 @@ impl ApiError {
             ApiError::NotFound { .. } => 404,
             ApiError::Conflict { .. } => 409,
             ApiError::RateLimited { .. } => 429,
-            ApiError::Server { status, .. } => *status,
+            ApiError::Server { status, .. } | ApiError::Redirect { status, .. } => *status,
             _ => return None,
         })
     }

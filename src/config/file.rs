@@ -49,7 +49,7 @@ use crate::cbc::Token;
 pub const DEFAULT_TIMEZONE: &str = "Asia/Tokyo";
 
 /// socdeck's settings. Every field has a default, so an absent file is a valid config.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct Config {
     /// Who is at the console (recorded in notes and the audit log). Default: `$USER`.
@@ -61,18 +61,6 @@ pub struct Config {
     /// The `[[org]]` entries, in file order.
     #[serde(rename = "org")]
     pub orgs: Vec<OrgConfig>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            analyst: None,
-            read_only: false,
-            sla: SlaConfig::default(),
-            poll: PollConfig::default(),
-            orgs: Vec::new(),
-        }
-    }
 }
 
 /// Top-level keys this version understands. Add new sections (`theme`, `keymap`, `notify`,
@@ -227,8 +215,10 @@ pub fn load_config(env: &Env, cli_override: Option<&Path>) -> Result<LoadedConfi
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli_override.is_none() => {
-            let mut config = Config::default();
-            config.analyst = default_analyst(env);
+            let config = Config {
+                analyst: default_analyst(env),
+                ..Config::default()
+            };
             return Ok(LoadedConfig {
                 config,
                 path,

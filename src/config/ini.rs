@@ -68,7 +68,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<String, IniError> {
         return String::from_utf8(rest.to_vec()).map_err(|_| bad("UTF-8"));
     }
     let utf16 = |rest: &[u8], le: bool| -> Result<String, IniError> {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return Err(bad("UTF-16"));
         }
         let units: Vec<u16> = rest
