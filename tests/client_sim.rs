@@ -687,3 +687,55 @@ async fn more_than_ten_thousand_hits_are_fetched_by_splitting_the_window() {
         w.requests
     );
 }
+
+#[tokio::test]
+async fn after_an_unclear_write_the_state_is_read_instead() {
+    let sim = sim().await;
+    let mut cfg = config(&sim, 0);
+    cfg.timeout = Duration::from_millis(600);
+    let c = Client::new(cfg).unwrap();
+    let ids: Vec<String> = open_alerts(&c)
+        .await
+        .iter()
+        .take(2)
+        .map(|a| a.id.clone().unwrap())
+        .collect();
+
+    // The server takes the change but answers too late.
+    sim.inject(Fault::hang("alerts/workflow", Duration::from_millis(1500)));
+    let update = WorkflowUpdate::for_alerts([ids[0].clone()], WorkflowStatus::InProgress);
+    let e = c.update_workflow(&update).await.unwrap_err();
+    assert!(matches!(e, ApiError::UnclearOutcome { .. }), "{e}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        c.workflow_applied(&update).await.unwrap(),
+        "the late change is found by reading"
+    );
+    assert_eq!(count(&sim, "POST", "alerts/workflow"), 1, "never resent");
+
+    // A gateway error where the change did not happen: the read says so.
+    sim.inject(Fault::status("alerts/workflow", 504, 1));
+    let mut update = WorkflowUpdate::for_alerts([ids[1].clone()], WorkflowStatus::Closed);
+    update.determination = Some("TRUE_POSITIVE".into());
+    assert!(matches!(
+        c.update_workflow(&update).await,
+        Err(ApiError::UnclearOutcome { .. })
+    ));
+    assert!(!c.workflow_applied(&update).await.unwrap());
+
+    sim.inject(Fault {
+        method: Some("POST".into()),
+        ..Fault::hang("/notes", Duration::from_millis(1500))
+    });
+    assert!(
+        c.add_alert_note(&ids[1], "socdeck: take analyst=k.ito")
+            .await
+            .is_err()
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        c.note_present(&ids[1], "socdeck: take analyst=k.ito")
+            .await
+            .unwrap()
+    );
+}

@@ -36,6 +36,7 @@
 //! Not supported: fuzzy (`~`), boosts (`^`), regular expressions, proximity searches.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 use std::fmt;
 
 use jiff::{SignedDuration, Timestamp};
@@ -46,6 +47,11 @@ use super::world::Doc;
 /// Deepest nesting of parentheses / unary operators accepted, so hostile queries cannot exhaust
 /// the stack while parsing or matching.
 const MAX_DEPTH: usize = 64;
+/// Longest query accepted, in bytes: matching cost grows with the pattern length.
+pub const MAX_QUERY_LEN: usize = 16 * 1024;
+/// From this many values on, a criteria field is matched through a hash set instead of one
+/// comparison per value (a workflow request can name thousands of alert ids).
+const SET_THRESHOLD: usize = 8;
 
 // ------------------------------------------------------------------------------------------------
 // Field lookup
@@ -158,9 +164,15 @@ pub enum Bound {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Matcher {
     /// Equality; `num` is the text parsed as a number, for numeric fields.
-    Exact { text: String, num: Option<f64> },
+    Exact {
+        text: String,
+        num: Option<f64>,
+    },
     Glob(Vec<GlobTok>),
-    Range { lo: Bound, hi: Bound },
+    Range {
+        lo: Bound,
+        hi: Bound,
+    },
     Exists,
 }
 
@@ -185,9 +197,7 @@ impl Matcher {
             },
             Matcher::Glob(pat) => match v {
                 Value::String(s) => glob(pat, s) || basename(s).is_some_and(|b| glob(pat, b)),
-                Value::Number(_) | Value::Bool(_) => {
-                    scalar_text(v).is_some_and(|t| glob(pat, &t))
-                }
+                Value::Number(_) | Value::Bool(_) => scalar_text(v).is_some_and(|t| glob(pat, &t)),
                 _ => false,
             },
             Matcher::Range { lo, hi } => in_range(v, lo, hi),
@@ -341,7 +351,10 @@ fn in_range(v: &Value, lo: &Bound, hi: &Bound) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     All,
-    Term { field: Option<String>, matcher: Matcher },
+    Term {
+        field: Option<String>,
+        matcher: Matcher,
+    },
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
@@ -351,8 +364,14 @@ impl Expr {
     pub fn matches(&self, doc: &Doc) -> bool {
         match self {
             Expr::All => true,
-            Expr::Term { field: Some(f), matcher } => any_value(doc, f, &mut |v| matcher.matches(v)),
-            Expr::Term { field: None, matcher } => bare_match(doc, matcher),
+            Expr::Term {
+                field: Some(f),
+                matcher,
+            } => any_value(doc, f, &mut |v| matcher.matches(v)),
+            Expr::Term {
+                field: None,
+                matcher,
+            } => bare_match(doc, matcher),
             Expr::And(items) => items.iter().all(|e| e.matches(doc)),
             Expr::Or(items) => items.iter().any(|e| e.matches(doc)),
             Expr::Not(e) => !e.matches(doc),
@@ -375,7 +394,17 @@ fn bare_match(doc: &Doc, m: &Matcher) -> bool {
 
 /// Parses a query string. An empty (or all-blank) query matches everything.
 pub fn parse_query(src: &str) -> Result<Expr, FilterError> {
-    let mut p = Parser { src, pos: 0, depth: 0 };
+    if src.len() > MAX_QUERY_LEN {
+        return Err(FilterError::Syntax {
+            message: format!("query longer than {MAX_QUERY_LEN} bytes"),
+            offset: MAX_QUERY_LEN,
+        });
+    }
+    let mut p = Parser {
+        src,
+        pos: 0,
+        depth: 0,
+    };
     p.skip_ws();
     if p.at_end() {
         return Ok(Expr::All);
@@ -399,7 +428,10 @@ const ESCAPABLE: &str = "+-&|!(){}[]^\"~*?:\\/ ";
 
 impl Parser<'_> {
     fn err(&self, message: &str) -> FilterError {
-        FilterError::Syntax { message: message.to_string(), offset: self.pos }
+        FilterError::Syntax {
+            message: message.to_string(),
+            offset: self.pos,
+        }
     }
 
     fn rest(&self) -> &str {
@@ -464,14 +496,21 @@ impl Parser<'_> {
             }
             items.push(self.parse_and(field)?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::Or(items)
+        })
     }
 
     fn parse_and(&mut self, field: Option<&str>) -> Result<Expr, FilterError> {
         let mut items = vec![self.parse_unary(field)?];
         loop {
             self.skip_ws();
-            if self.at_end() || self.peek() == Some(')') || self.at_keyword("OR") || self.at_keyword("||")
+            if self.at_end()
+                || self.peek() == Some(')')
+                || self.at_keyword("OR")
+                || self.at_keyword("||")
             {
                 break;
             }
@@ -479,7 +518,11 @@ impl Parser<'_> {
             self.eat_any(&["AND", "&&"]);
             items.push(self.parse_unary(field)?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::And(items)
+        })
     }
 
     fn parse_unary(&mut self, field: Option<&str>) -> Result<Expr, FilterError> {
@@ -488,8 +531,10 @@ impl Parser<'_> {
         let negated = if self.eat_any(&["NOT"]) {
             true
         } else if matches!(self.peek(), Some('!' | '-'))
-            && self.rest()[1..].chars().next().is_some_and(|c| !c.is_whitespace())
-            && !self.at_keyword("!=")
+            && self.rest()[1..]
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace())
         {
             self.bump();
             true
@@ -544,7 +589,10 @@ impl Parser<'_> {
             if name == "*" {
                 let e = self.parse_value(Some("*"))?;
                 return match e {
-                    Expr::Term { matcher: Matcher::Exists, .. } => Ok(Expr::All),
+                    Expr::Term {
+                        matcher: Matcher::Exists,
+                        ..
+                    } => Ok(Expr::All),
                     _ => Err(self.err("'*' as a field name needs the value '*'")),
                 };
             }
@@ -565,7 +613,10 @@ impl Parser<'_> {
 
     /// One value (quoted, range, or word) for `field` (`None` = bare term).
     fn parse_value(&mut self, field: Option<&str>) -> Result<Expr, FilterError> {
-        let term = |matcher| Expr::Term { field: field.map(str::to_string), matcher };
+        let term = |matcher| Expr::Term {
+            field: field.map(str::to_string),
+            matcher,
+        };
         match self.peek() {
             Some('"') => {
                 let text = self.quoted()?;
@@ -576,7 +627,7 @@ impl Parser<'_> {
                     return Err(self.err("a range needs a field"));
                 }
                 self.bump();
-                let lo = self.range_bound(open == '[', &[' ', '\t', '\n'])?;
+                let lo = self.range_bound(open == '[')?;
                 self.skip_ws();
                 if !self.eat_any(&["TO"]) {
                     return Err(self.err("expected TO in range"));
@@ -615,7 +666,7 @@ impl Parser<'_> {
         }
     }
 
-    fn range_bound(&mut self, inclusive: bool, _ws: &[char]) -> Result<Bound, FilterError> {
+    fn range_bound(&mut self, inclusive: bool) -> Result<Bound, FilterError> {
         self.skip_ws();
         Ok(match self.range_word()? {
             None => Bound::Open,
@@ -725,17 +776,23 @@ impl Window {
     /// relative range is open at the end, so documents stamped a moment after `now` still match.
     pub fn parse(v: &Map<String, Value>, now: Timestamp) -> Result<Window, FilterError> {
         if let Some(r) = v.get("range").filter(|r| !r.is_null()) {
-            let r = r.as_str().ok_or_else(|| invalid("time range 'range' must be a string"))?;
+            let r = r
+                .as_str()
+                .ok_or_else(|| invalid("time range 'range' must be a string"))?;
             let d = parse_relative(r)?;
-            return Ok(Window { start: Some(now.saturating_sub(d).unwrap_or(Timestamp::MIN)), end: None });
+            return Ok(Window {
+                start: Some(now.saturating_sub(d).unwrap_or(Timestamp::MIN)),
+                end: None,
+            });
         }
         let ts = |key: &str| -> Result<Option<Timestamp>, FilterError> {
             match v.get(key) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => s
-                    .parse::<Timestamp>()
-                    .map(Some)
-                    .map_err(|_| invalid(format!("time range '{key}' is not an ISO-8601 timestamp: {s}"))),
+                Some(Value::String(s)) => s.parse::<Timestamp>().map(Some).map_err(|_| {
+                    invalid(format!(
+                        "time range '{key}' is not an ISO-8601 timestamp: {s}"
+                    ))
+                }),
                 Some(_) => Err(invalid(format!("time range '{key}' must be a string"))),
             }
         };
@@ -749,10 +806,16 @@ impl Window {
 
 /// `-30d`, `-2h`, `-1w`, `-15m`, `-10s`, `-3M` (30-day months), `-1y` (365 days).
 pub fn parse_relative(r: &str) -> Result<SignedDuration, FilterError> {
-    let bad = || invalid(format!("invalid relative time range '{r}' (expected e.g. -30d)"));
+    let bad = || {
+        invalid(format!(
+            "invalid relative time range '{r}' (expected e.g. -30d)"
+        ))
+    };
     let body = r.trim().strip_prefix('-').unwrap_or(r.trim());
     let unit = body.chars().last().ok_or_else(bad)?;
-    let n: i64 = body[..body.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
+    let n: i64 = body[..body.len() - unit.len_utf8()]
+        .parse()
+        .map_err(|_| bad())?;
     let secs: i64 = match unit {
         's' => 1,
         'm' => 60,
@@ -775,25 +838,87 @@ pub fn parse_relative(r: &str) -> Result<SignedDuration, FilterError> {
 #[derive(Debug, Clone)]
 enum Cond {
     /// The field matches any of the values (OR within a field).
-    AnyOf { field: String, matchers: Vec<Matcher> },
+    AnyOf {
+        field: String,
+        matchers: Vec<Matcher>,
+        set: Option<ExactSet>,
+    },
     MinSeverity(f64),
-    Time { field: String, window: Window },
+    Time {
+        field: String,
+        window: Window,
+    },
 }
 
 impl Cond {
     fn matches(&self, doc: &Doc) -> bool {
         match self {
-            Cond::AnyOf { field, matchers } => {
-                any_value(doc, field, &mut |v| matchers.iter().any(|m| m.matches(v)))
-            }
-            Cond::MinSeverity(min) => {
-                first_value(doc, "severity").and_then(Value::as_f64).is_some_and(|s| s >= *min)
-            }
+            Cond::AnyOf {
+                field,
+                set: Some(set),
+                ..
+            } => any_value(doc, field, &mut |v| set.contains(v)),
+            Cond::AnyOf {
+                field,
+                matchers,
+                set: None,
+            } => any_value(doc, field, &mut |v| matchers.iter().any(|m| m.matches(v))),
+            Cond::MinSeverity(min) => first_value(doc, "severity")
+                .and_then(Value::as_f64)
+                .is_some_and(|s| s >= *min),
             Cond::Time { field, window } => any_value(doc, field, &mut |v| {
-                v.as_str().and_then(|s| s.parse::<Timestamp>().ok()).is_some_and(|t| window.contains(t))
+                v.as_str()
+                    .and_then(|s| s.parse::<Timestamp>().ok())
+                    .is_some_and(|t| window.contains(t))
             }),
         }
     }
+}
+
+/// Many exact values of one criteria field, hashed. Matches exactly what the `Matcher::Exact`s
+/// it replaces match: ASCII case-insensitive text (whole value or last path component), equal
+/// numbers, `true`/`false`.
+#[derive(Debug, Clone)]
+struct ExactSet {
+    texts: HashSet<String>,
+    nums: HashSet<u64>,
+}
+
+impl ExactSet {
+    fn build(matchers: &[Matcher]) -> Option<ExactSet> {
+        if matchers.len() < SET_THRESHOLD {
+            return None;
+        }
+        let mut set = ExactSet {
+            texts: HashSet::new(),
+            nums: HashSet::new(),
+        };
+        for m in matchers {
+            let Matcher::Exact { text, num } = m else {
+                return None;
+            };
+            set.texts.insert(text.to_ascii_lowercase());
+            set.nums.extend(num.map(num_key));
+        }
+        Some(set)
+    }
+
+    fn contains(&self, v: &Value) -> bool {
+        match v {
+            Value::String(s) => {
+                self.texts.contains(&s.to_ascii_lowercase())
+                    || basename(s).is_some_and(|b| self.texts.contains(&b.to_ascii_lowercase()))
+            }
+            Value::Number(n) => n.as_f64().is_some_and(|n| self.nums.contains(&num_key(n))),
+            Value::Bool(b) => self.texts.contains(if *b { "true" } else { "false" }),
+            _ => false,
+        }
+    }
+}
+
+/// Hash key of a number: equal floats, equal keys (`-0.0` is `0.0`).
+fn num_key(n: f64) -> u64 {
+    if n == 0.0 { 0 } else { n.to_bits() }
 }
 
 fn parse_conds(v: Option<&Value>, what: &str, now: Timestamp) -> Result<Vec<Cond>, FilterError> {
@@ -810,7 +935,9 @@ fn parse_conds(v: Option<&Value>, what: &str, now: Timestamp) -> Result<Vec<Cond
                 Value::String(_) | Value::Number(_) | Value::Bool(_) => {
                     Ok(scalar_text(x).map(Matcher::exact))
                 }
-                _ => Err(invalid(format!("{what}.{field}: values must be strings, numbers or booleans"))),
+                _ => Err(invalid(format!(
+                    "{what}.{field}: values must be strings, numbers or booleans"
+                ))),
             }
         };
         if field == "minimum_severity" {
@@ -826,7 +953,10 @@ fn parse_conds(v: Option<&Value>, what: &str, now: Timestamp) -> Result<Vec<Cond
         let matchers = match value {
             Value::Null => continue,
             Value::Object(o) => {
-                conds.push(Cond::Time { field: field.clone(), window: Window::parse(o, now)? });
+                conds.push(Cond::Time {
+                    field: field.clone(),
+                    window: Window::parse(o, now)?,
+                });
                 continue;
             }
             Value::Array(items) => {
@@ -840,7 +970,12 @@ fn parse_conds(v: Option<&Value>, what: &str, now: Timestamp) -> Result<Vec<Cond
         };
         // An empty value list constrains nothing, like CBC's console sending `[]`.
         if !matchers.is_empty() {
-            conds.push(Cond::AnyOf { field: field.clone(), matchers });
+            let set = ExactSet::build(&matchers);
+            conds.push(Cond::AnyOf {
+                field: field.clone(),
+                matchers,
+                set,
+            });
         }
     }
     Ok(conds)
@@ -861,7 +996,12 @@ pub struct Filter {
 impl Filter {
     /// A filter that matches everything.
     pub fn all() -> Filter {
-        Filter { criteria: Vec::new(), exclusions: Vec::new(), query: None, time_range: None }
+        Filter {
+            criteria: Vec::new(),
+            exclusions: Vec::new(),
+            query: None,
+            time_range: None,
+        }
     }
 
     pub fn from_body(body: &Map<String, Value>, now: Timestamp) -> Result<Filter, FilterError> {
@@ -890,6 +1030,20 @@ impl Filter {
     /// `time_range`): bulk changes insist on it.
     pub fn is_selective(&self) -> bool {
         !self.criteria.is_empty() || self.query.is_some()
+    }
+
+    /// The window of the first `criteria` time condition on exactly `field`, if any: every
+    /// match has a value of `field` inside it (stores use it to pick candidates from an index).
+    pub fn time_window(&self, field: &str) -> Option<Window> {
+        self.criteria.iter().find_map(|c| match c {
+            Cond::Time { field: f, window } if f == field => Some(*window),
+            _ => None,
+        })
+    }
+
+    /// True when [`Filter::matches`] accepts every document (`time_range` aside).
+    pub fn matches_everything(&self) -> bool {
+        self.criteria.is_empty() && self.exclusions.is_empty() && self.query.is_none()
     }
 
     pub fn matches(&self, doc: &Doc) -> bool {
@@ -930,7 +1084,10 @@ pub fn parse_sort(v: Option<&Value>) -> Result<Vec<SortSpec>, FilterError> {
                 Some(Value::String(o)) if o.eq_ignore_ascii_case("desc") => true,
                 Some(_) => return Err(invalid("sort order must be ASC or DESC")),
             };
-            Ok(SortSpec { field: field.to_string(), descending })
+            Ok(SortSpec {
+                field: field.to_string(),
+                descending,
+            })
         })
         .collect()
 }
@@ -955,19 +1112,6 @@ pub fn parse_sort_pair(
     Ok(SortSpec { field, descending })
 }
 
-/// Compares two documents by `specs`. Missing values sort last in either direction.
-pub fn compare_docs(a: &Doc, b: &Doc, specs: &[SortSpec]) -> Ordering {
-    for spec in specs {
-        let ka = first_value(a, &spec.field).and_then(Scalar::of);
-        let kb = first_value(b, &spec.field).and_then(Scalar::of);
-        let o = cmp_keys(ka.as_ref(), kb.as_ref(), spec.descending);
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
-
 fn cmp_keys(a: Option<&Scalar<'_>>, b: Option<&Scalar<'_>>, descending: bool) -> Ordering {
     match (a, b) {
         (None, None) => Ordering::Equal,
@@ -988,7 +1132,13 @@ pub fn sort_by_specs<'a, T: Copy>(items: &mut [T], doc: impl Fn(T) -> &'a Doc, s
         .iter()
         .map(|&t| {
             let d = doc(t);
-            (specs.iter().map(|s| first_value(d, &s.field).and_then(Scalar::of)).collect(), t)
+            (
+                specs
+                    .iter()
+                    .map(|s| first_value(d, &s.field).and_then(Scalar::of))
+                    .collect(),
+                t,
+            )
         })
         .collect();
     keyed.sort_by(|(ka, _), (kb, _)| {
@@ -1038,7 +1188,9 @@ mod tests {
     }
 
     fn q(s: &str) -> bool {
-        parse_query(s).unwrap_or_else(|e| panic!("{s}: {e}")).matches(&alert())
+        parse_query(s)
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+            .matches(&alert())
     }
 
     #[test]
@@ -1061,15 +1213,22 @@ mod tests {
     fn operators_and_grouping() {
         assert!(q("device_name:nope OR severity:7"));
         assert!(!q("device_name:nope AND severity:7"));
-        assert!(!q("device_name:nope severity:7"), "adjacent clauses are AND-ed");
+        assert!(
+            !q("device_name:nope severity:7"),
+            "adjacent clauses are AND-ed"
+        );
         assert!(q("NOT device_name:nope"));
         assert!(q("-device_name:nope"));
         assert!(!q("!severity:7"));
-        assert!(q("(device_name:nope OR ttps:FILELESS) AND severity:[5 TO 10]"));
+        assert!(q(
+            "(device_name:nope OR ttps:FILELESS) AND severity:[5 TO 10]"
+        ));
         assert!(q("device_name:(nope OR WIN-FIN-01)"));
         assert!(!q("severity:{7 TO 10]"));
         assert!(q("severity:[7 TO *]"));
-        assert!(q("backend_timestamp:[2024-05-01T00:00:00Z TO 2024-05-02T00:00:00Z]"));
+        assert!(q(
+            "backend_timestamp:[2024-05-01T00:00:00Z TO 2024-05-02T00:00:00Z]"
+        ));
         assert!(!q("backend_timestamp:[2024-05-02T00:00:00Z TO *]"));
     }
 
@@ -1087,15 +1246,29 @@ mod tests {
         assert!(!q("kerberoast"));
         assert!(q("*"));
         assert!(q("*:*"));
-        assert!(q("process_name:c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe"));
-        assert!(q("process_name:\"c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe\""));
+        assert!(q(
+            "process_name:c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe"
+        ));
+        assert!(q(
+            "process_name:\"c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe\""
+        ));
     }
 
     #[test]
     fn syntax_errors() {
         for bad in [
-            "(a", "a)", "AND a", "a OR", "field:", "\"open", "severity:[1 TO", "severity:[1 5]", "NOT",
-            "()", "x:(a", "[1 TO 2]",
+            "(a",
+            "a)",
+            "AND a",
+            "a OR",
+            "field:",
+            "\"open",
+            "severity:[1 TO",
+            "severity:[1 5]",
+            "NOT",
+            "()",
+            "x:(a",
+            "[1 TO 2]",
         ] {
             assert!(
                 matches!(parse_query(bad), Err(FilterError::Syntax { .. })),
@@ -1111,25 +1284,82 @@ mod tests {
 
     #[test]
     fn criteria_and_exclusions() {
-        let now: Timestamp = "2024-05-02T00:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
+        let now: Timestamp = "2024-05-02T00:00:00Z"
+            .parse()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
         let f = |body: Value| Filter::from_body(&doc(body), now).map(|f| f.matches(&alert()));
-        assert_eq!(f(json!({"criteria": {"device_id": ["6023"], "severity": [7, 8]}})), Ok(true));
-        assert_eq!(f(json!({"criteria": {"device_id": [1], "severity": [7]}})), Ok(false));
-        assert_eq!(f(json!({"criteria": {"minimum_severity": 8}})), Ok(false));
-        assert_eq!(f(json!({"criteria": {"workflow_status": ["OPEN", "IN_PROGRESS"]}})), Ok(true));
-        assert_eq!(f(json!({"criteria": {"backend_timestamp": {"range": "-1d"}}})), Ok(true));
-        assert_eq!(f(json!({"criteria": {"backend_timestamp": {"range": "-1h"}}})), Ok(false));
         assert_eq!(
-            f(json!({"criteria": {"backend_timestamp": {"start": "2024-05-01T09:00:00Z", "end": "2024-05-01T11:00:00Z"}}})),
+            f(json!({"criteria": {"device_id": ["6023"], "severity": [7, 8]}})),
+            Ok(true)
+        );
+        assert_eq!(
+            f(json!({"criteria": {"device_id": [1], "severity": [7]}})),
+            Ok(false)
+        );
+        assert_eq!(f(json!({"criteria": {"minimum_severity": 8}})), Ok(false));
+        assert_eq!(
+            f(json!({"criteria": {"workflow_status": ["OPEN", "IN_PROGRESS"]}})),
+            Ok(true)
+        );
+        assert_eq!(
+            f(json!({"criteria": {"backend_timestamp": {"range": "-1d"}}})),
+            Ok(true)
+        );
+        assert_eq!(
+            f(json!({"criteria": {"backend_timestamp": {"range": "-1h"}}})),
+            Ok(false)
+        );
+        assert_eq!(
+            f(
+                json!({"criteria": {"backend_timestamp": {"start": "2024-05-01T09:00:00Z", "end": "2024-05-01T11:00:00Z"}}})
+            ),
             Ok(true)
         );
         assert_eq!(f(json!({"exclusions": {"ttps": ["FILELESS"]}})), Ok(false));
-        assert_eq!(f(json!({"exclusions": {"ttps": ["NOPE"], "severity": [1]}})), Ok(true));
+        assert_eq!(
+            f(json!({"exclusions": {"ttps": ["NOPE"], "severity": [1]}})),
+            Ok(true)
+        );
         assert_eq!(f(json!({"criteria": {"id": []}})), Ok(true));
         assert!(f(json!({"criteria": {"id": [{"x": 1}]}})).is_err());
         assert!(f(json!({"criteria": {"backend_timestamp": {"range": "yesterday"}}})).is_err());
         assert!(f(json!({"criteria": []})).is_err());
-        assert!(matches!(f(json!({"query": "a AND"})), Err(FilterError::Syntax { .. })));
+        assert!(matches!(
+            f(json!({"query": "a AND"})),
+            Err(FilterError::Syntax { .. })
+        ));
+        // Long value lists go through a hash set with the same semantics.
+        let many: Vec<Value> = (0..50).map(|n| json!(format!("other-{n}"))).collect();
+        let with = |extra: Value| {
+            let mut v = many.clone();
+            v.push(extra);
+            v
+        };
+        assert_eq!(
+            f(json!({"criteria": {"device_id": with(json!("6023"))}})),
+            Ok(true)
+        );
+        assert_eq!(
+            f(json!({"criteria": {"device_id": with(json!(6023.0))}})),
+            Ok(true)
+        );
+        assert_eq!(
+            f(json!({"criteria": {"process_name": with(json!("PowerShell.EXE"))}})),
+            Ok(true)
+        );
+        assert_eq!(
+            f(json!({"criteria": {"mdr_alert": with(json!(false))}})),
+            Ok(true)
+        );
+        assert_eq!(
+            f(json!({"criteria": {"device_name": with(json!("win-fin"))}})),
+            Ok(false)
+        );
+        assert_eq!(
+            f(json!({"criteria": {"device_name": many.clone()}})),
+            Ok(false)
+        );
+        assert!(parse_query(&"a ".repeat(MAX_QUERY_LEN)).is_err());
     }
 
     #[test]
@@ -1144,13 +1374,58 @@ mod tests {
         .collect();
         let order = |field: &str, descending: bool| {
             let mut idx: Vec<usize> = (0..docs.len()).collect();
-            sort_by_specs(&mut idx, |i| &docs[i], &[SortSpec { field: field.into(), descending }]);
+            sort_by_specs(
+                &mut idx,
+                |i| &docs[i],
+                &[SortSpec {
+                    field: field.into(),
+                    descending,
+                }],
+            );
             idx
         };
         assert_eq!(order("n", false), vec![0, 1, 2]);
         assert_eq!(order("n", true), vec![1, 0, 2], "missing values stay last");
         assert_eq!(order("s", false), vec![1, 0, 2], "text order ignores case");
-        assert_eq!(order("t", false), vec![1, 0, 2], "timestamps compare as times");
+        assert_eq!(
+            order("t", false),
+            vec![1, 0, 2],
+            "timestamps compare as times"
+        );
+    }
+
+    proptest::proptest! {
+        /// Hostile input never panics the parser or the matcher.
+        #[test]
+        fn any_query_parses_or_errs_without_panicking(q in "[ -~\\u{80}-\\u{2fff}]{0,80}") {
+            if let Ok(e) = parse_query(&q) {
+                let _ = e.matches(&alert());
+            }
+        }
+
+        #[test]
+        fn lucene_shaped_queries_never_panic(
+            q in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("AND ".to_string()),
+                    proptest::strategy::Just("OR ".to_string()),
+                    proptest::strategy::Just("NOT ".to_string()),
+                    proptest::strategy::Just("(".to_string()),
+                    proptest::strategy::Just(")".to_string()),
+                    proptest::strategy::Just("\"".to_string()),
+                    proptest::strategy::Just("[1 TO *] ".to_string()),
+                    proptest::strategy::Just("severity:".to_string()),
+                    proptest::strategy::Just("*".to_string()),
+                    proptest::strategy::Just("\\".to_string()),
+                    "[a-z:?*-]{1,6} ",
+                ],
+                0..12,
+            )
+        ) {
+            if let Ok(e) = parse_query(&q.concat()) {
+                let _ = e.matches(&alert());
+            }
+        }
     }
 
     #[test]

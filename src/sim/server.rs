@@ -29,8 +29,8 @@ use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -45,8 +45,10 @@ use super::world::{Doc, Story, StorySource};
 
 /// Largest request body read; larger ones get 413.
 const MAX_BODY: usize = 2 * 1024 * 1024;
-/// Request bodies are kept in [`RequestRecord::body`] up to this many bytes.
-const RECORDED_BODY: usize = 64 * 1024;
+/// Request bodies are kept in [`RequestRecord::body`] up to this many bytes...
+const RECORDED_BODY: usize = 32 * 1024;
+/// ...for the newest this many requests (older records keep everything but the body).
+const RECORDED_BODIES: usize = 10_000;
 /// Request records kept; older ones are dropped (a long-running `socdeck sim` must not grow).
 const MAX_RECORDS: usize = 100_000;
 /// The rate limit's sliding window.
@@ -64,8 +66,9 @@ const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// requests.
 ///
 /// The matching request first waits `delay`. Then:
-/// * `status` 0: it is answered normally. With a long `delay` this is "the server accepted the
-///   request and does not answer" for a client whose timeout is shorter than `delay`.
+/// * `status` 0: it is then handled and answered normally. With a `delay` longer than the
+///   client's timeout this is "the server accepted the request and did not answer in time": the
+///   request still takes effect after `delay` (a write is applied, the answer is lost).
 /// * any other status: it is answered with that status, a JSON error body and, when
 ///   `retry_after` is set, that raw `Retry-After` value. A 429 always carries `Retry-After`
 ///   (`"1"` when `retry_after` is `None`). A status outside 100..=999 is answered as 500.
@@ -81,25 +84,44 @@ pub struct Fault {
 
 impl Default for Fault {
     fn default() -> Self {
-        Fault { path_contains: String::new(), method: None, status: 0, retry_after: None, times: 1, delay: Duration::ZERO }
+        Fault {
+            path_contains: String::new(),
+            method: None,
+            status: 0,
+            retry_after: None,
+            times: 1,
+            delay: Duration::ZERO,
+        }
     }
 }
 
 impl Fault {
     /// Answer the next `times` requests whose path contains `path_contains` with `status`.
     pub fn status(path_contains: &str, status: u16, times: u32) -> Fault {
-        Fault { path_contains: path_contains.to_string(), status, times, ..Fault::default() }
+        Fault {
+            path_contains: path_contains.to_string(),
+            status,
+            times,
+            ..Fault::default()
+        }
     }
 
     /// Hold the next request whose path contains `path_contains` for `delay`, then answer it.
     pub fn hang(path_contains: &str, delay: Duration) -> Fault {
-        Fault { path_contains: path_contains.to_string(), delay, ..Fault::default() }
+        Fault {
+            path_contains: path_contains.to_string(),
+            delay,
+            ..Fault::default()
+        }
     }
 
     fn matches(&self, method: &Method, path_and_query: &str) -> bool {
         self.times > 0
             && path_and_query.contains(&self.path_contains)
-            && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
     }
 }
 
@@ -112,10 +134,12 @@ pub struct RequestRecord {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
-    /// The body as text (lossy UTF-8, first 64 KiB), `None` when empty.
+    /// The body as text (lossy UTF-8, first 32 KiB), `None` when empty or when 10 000 newer
+    /// requests have arrived since.
     pub body: Option<String>,
-    /// The status returned; 0 while the request is still being answered, or when the client
-    /// went away before the answer (e.g. during an injected delay).
+    /// The status the simulator answered with; 0 while it is still working on the request
+    /// (e.g. during an injected delay). A request is carried out to the end even when the client
+    /// stops waiting, so a write that timed out on the client side may still take effect.
     pub status: u16,
     /// Whether it carried exactly one `X-Auth-Token` equal to the simulator's token.
     pub auth_ok: bool,
@@ -150,7 +174,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Shared {
     fn org(&self, key: &str) -> Result<&Org, SimError> {
-        self.store.org(key).ok_or_else(|| SimError::NotFound(format!("unknown org_key {key}")))
+        self.store
+            .org(key)
+            .ok_or_else(|| SimError::NotFound(format!("unknown org_key {key}")))
     }
 
     fn begin(&self, parts: &Parts, body: &Bytes, auth_ok: bool, peer: IpAddr) -> u64 {
@@ -163,14 +189,18 @@ impl Shared {
             method: parts.method.to_string(),
             path: parts.uri.path().to_string(),
             query: parts.uri.query().map(str::to_string),
-            body: (!body.is_empty())
-                .then(|| String::from_utf8_lossy(&body[..body.len().min(RECORDED_BODY)]).into_owned()),
+            body: (!body.is_empty()).then(|| {
+                String::from_utf8_lossy(&body[..body.len().min(RECORDED_BODY)]).into_owned()
+            }),
             status: 0,
             auth_ok,
             peer,
         });
         if r.list.len() > MAX_RECORDS {
             r.list.pop_front();
+        }
+        if let Some(old) = r.list.len().checked_sub(RECORDED_BODIES + 1) {
+            r.list[old].body = None;
         }
         seq
     }
@@ -184,7 +214,9 @@ impl Shared {
 
     fn take_fault(&self, method: &Method, path_and_query: &str) -> Option<Fault> {
         let mut faults = lock(&self.faults);
-        let i = faults.iter().position(|f| f.matches(method, path_and_query))?;
+        let i = faults
+            .iter()
+            .position(|f| f.matches(method, path_and_query))?;
         faults[i].times -= 1;
         let fault = faults[i].clone();
         if faults[i].times == 0 {
@@ -201,7 +233,10 @@ impl Shared {
         let now = Instant::now();
         let mut all = lock(&self.limiter);
         let q = all.entry(peer).or_default();
-        while q.front().is_some_and(|t| now.duration_since(*t) >= RATE_WINDOW) {
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= RATE_WINDOW)
+        {
             q.pop_front();
         }
         q.push_back(now);
@@ -214,9 +249,9 @@ impl Shared {
         }
         // The next request passes once enough stamps left the window that fewer than `limit`
         // remain: that is when stamp number `len - limit` (0-based) expires.
-        let wait = q
-            .get(q.len() - limit)
-            .map_or(RATE_WINDOW, |t| RATE_WINDOW.saturating_sub(now.duration_since(*t)));
+        let wait = q.get(q.len() - limit).map_or(RATE_WINDOW, |t| {
+            RATE_WINDOW.saturating_sub(now.duration_since(*t))
+        });
         Some(wait.as_secs_f64().ceil().max(1.0) as u64)
     }
 }
@@ -243,7 +278,10 @@ pub struct SimHandle {
 impl fmt::Debug for SimHandle {
     // Hand-written so the token never reaches a log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SimHandle").field("url", &self.url).field("ca_file", &self.ca_file).finish_non_exhaustive()
+        f.debug_struct("SimHandle")
+            .field("url", &self.url)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
     }
 }
 
@@ -275,16 +313,33 @@ impl SimHandle {
         self.orgs.clone()
     }
 
-    /// One line of JSON for scripts: `{"url", "ca_file", "token", "orgs": [{"org_key", "name"}]}`.
+    /// One line of JSON for scripts, keys in this order:
+    /// `{"url", "ca_file", "token", "orgs": [{"org_key", "name"}]}`.
     pub fn banner_json(&self) -> String {
-        let orgs: Vec<Value> = self.orgs.iter().map(|(k, n)| json!({"org_key": k, "name": n})).collect();
-        json!({
-            "url": self.url,
-            "ca_file": self.ca_file.display().to_string(),
-            "token": self.shared.token,
-            "orgs": orgs,
-        })
-        .to_string()
+        #[derive(serde::Serialize)]
+        struct Banner<'a> {
+            url: &'a str,
+            ca_file: String,
+            token: &'a str,
+            orgs: Vec<BannerOrg<'a>>,
+        }
+        #[derive(serde::Serialize)]
+        struct BannerOrg<'a> {
+            org_key: &'a str,
+            name: &'a str,
+        }
+        let banner = Banner {
+            url: &self.url,
+            ca_file: self.ca_file.display().to_string(),
+            token: &self.shared.token,
+            orgs: self
+                .orgs
+                .iter()
+                .map(|(org_key, name)| BannerOrg { org_key, name })
+                .collect(),
+        };
+        // Plain strings always serialize.
+        serde_json::to_string(&banner).unwrap_or_default()
     }
 
     /// Every request received so far (the newest 100 000), oldest first.
@@ -309,12 +364,19 @@ impl SimHandle {
 
     /// A device's `quarantined` flag as clients see it now (`None`: unknown org or device).
     pub fn device_quarantined(&self, org_key: &str, device_id: i64) -> Option<bool> {
-        self.shared.store.org(org_key)?.device_quarantined(device_id, Timestamp::now())
+        self.shared
+            .store
+            .org(org_key)?
+            .device_quarantined(device_id, Timestamp::now())
     }
 
     /// An alert as clients see it now.
     pub fn alert(&self, org_key: &str, id: &str) -> Option<Doc> {
-        self.shared.store.org(org_key)?.get_alert(id).map(|d| (*d).clone())
+        self.shared
+            .store
+            .org(org_key)?
+            .get_alert(id)
+            .map(|d| (*d).clone())
     }
 
     /// Number of alerts an org holds.
@@ -324,13 +386,7 @@ impl SimHandle {
 
     /// Adds a story to an org now, as if it had arrived live. False for an unknown org.
     pub fn add_story(&self, org_key: &str, story: Story) -> bool {
-        match self.shared.store.orgs().iter().position(|o| o.key == org_key) {
-            Some(i) => {
-                self.shared.store.ingest(vec![(i, story)]);
-                true
-            }
-            None => false,
-        }
+        self.shared.store.ingest_into(org_key, story)
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to 5 s), and waits for the
@@ -366,7 +422,8 @@ impl Drop for SimHandle {
 pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
     let source: Box<dyn StorySource> = match &opts.replay {
         Some(path) => Box::new(
-            Replay::load(path, opts.keep_times).with_context(|| format!("loading replay file {}", path.display()))?,
+            Replay::load(path, opts.keep_times)
+                .with_context(|| format!("loading replay file {}", path.display()))?,
         ),
         None => Box::new(Generator::new(opts.seed, opts.orgs, opts.backlog)),
     };
@@ -375,7 +432,10 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
 
 /// Starts the simulator with any story source (tests use hand-made ones). `opts.replay`,
 /// `opts.orgs` and `opts.backlog` are the source's business and are ignored here.
-pub async fn start_with_source(opts: SimOptions, mut source: Box<dyn StorySource>) -> anyhow::Result<SimHandle> {
+pub async fn start_with_source(
+    opts: SimOptions,
+    mut source: Box<dyn StorySource>,
+) -> anyhow::Result<SimHandle> {
     anyhow::ensure!(
         (0.0..=1.0).contains(&opts.fail_rate),
         "fail rate must be between 0 and 1, got {}",
@@ -398,7 +458,11 @@ pub async fn start_with_source(opts: SimOptions, mut source: Box<dyn StorySource
     anyhow::ensure!(!specs.is_empty(), "the story source has no orgs");
     let store = Store::new(specs, &actor, opts.checkin);
     store.ingest(source.backlog(Timestamp::now()));
-    let orgs: Vec<(String, String)> = store.orgs().iter().map(|o| (o.key.clone(), o.name.clone())).collect();
+    let orgs: Vec<(String, String)> = store
+        .orgs()
+        .iter()
+        .map(|o| (o.key.clone(), o.name.clone()))
+        .collect();
 
     let (cert_dir, tmp) = match &opts.cert_dir {
         Some(d) => {
@@ -406,13 +470,17 @@ pub async fn start_with_source(opts: SimOptions, mut source: Box<dyn StorySource
             (d.clone(), None)
         }
         None => {
-            let t = tempfile::Builder::new().prefix("socdeck-sim-").tempdir().context("creating a temporary directory")?;
+            let t = tempfile::Builder::new()
+                .prefix("socdeck-sim-")
+                .tempdir()
+                .context("creating a temporary directory")?;
             (t.path().to_path_buf(), Some(t))
         }
     };
     let certs = make_certs(opts.listen.ip())?;
     let ca_file = cert_dir.join("ca.pem");
-    std::fs::write(&ca_file, &certs.ca_pem).with_context(|| format!("writing {}", ca_file.display()))?;
+    std::fs::write(&ca_file, &certs.ca_pem)
+        .with_context(|| format!("writing {}", ca_file.display()))?;
     let tls = RustlsConfig::from_pem(certs.leaf_pem.into_bytes(), certs.key_pem.into_bytes())
         .await
         .context("building the TLS configuration")?;
@@ -432,8 +500,11 @@ pub async fn start_with_source(opts: SimOptions, mut source: Box<dyn StorySource
     let server = axum_server::Handle::new();
     let app = router(shared.clone());
     let serving = axum_server::bind_rustls(opts.listen, tls).handle(server.clone());
-    let mut serve_task =
-        tokio::spawn(async move { serving.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await });
+    let mut serve_task = tokio::spawn(async move {
+        serving
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+    });
     let Some(addr) = server.listening().await else {
         let why = match (&mut serve_task).await {
             Ok(Err(e)) => e.to_string(),
@@ -442,8 +513,14 @@ pub async fn start_with_source(opts: SimOptions, mut source: Box<dyn StorySource
         anyhow::bail!("cannot listen on {}: {why}", opts.listen);
     };
 
-    let live_task = (opts.rate_per_min.is_finite() && opts.rate_per_min > 0.0)
-        .then(|| tokio::spawn(live_alerts(shared.clone(), source, opts.rate_per_min, opts.seed)));
+    let live_task = (opts.rate_per_min.is_finite() && opts.rate_per_min > 0.0).then(|| {
+        tokio::spawn(live_alerts(
+            shared.clone(),
+            source,
+            opts.rate_per_min,
+            opts.seed,
+        ))
+    });
 
     Ok(SimHandle {
         addr,
@@ -474,7 +551,9 @@ fn random_token() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
     let mut part = |n: usize| -> String {
-        (0..n).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+        (0..n)
+            .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+            .collect()
     };
     let secret = part(24);
     format!("{secret}/{}", part(10))
@@ -493,29 +572,55 @@ struct Certs {
 fn make_certs(listen_ip: IpAddr) -> anyhow::Result<Certs> {
     let ca_key = KeyPair::generate().context("generating the CA key")?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.distinguished_name.push(DnType::CommonName, "socdeck simulator CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "socdeck simulator CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).context("signing the CA certificate")?;
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, ca_key).context("signing the CA certificate")?;
 
-    let mut names = vec!["localhost".to_string(), Ipv4Addr::LOCALHOST.to_string(), Ipv6Addr::LOCALHOST.to_string()];
+    let mut names = vec![
+        "localhost".to_string(),
+        Ipv4Addr::LOCALHOST.to_string(),
+        Ipv6Addr::LOCALHOST.to_string(),
+    ];
     if !listen_ip.is_unspecified() && !listen_ip.is_loopback() {
         names.push(listen_ip.to_string());
     }
     let leaf_key = KeyPair::generate().context("generating the server key")?;
     let mut leaf = CertificateParams::new(names)?;
-    leaf.distinguished_name.push(DnType::CommonName, "socdeck simulator");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "socdeck simulator");
     leaf.is_ca = IsCa::ExplicitNoCa;
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     leaf.use_authority_key_identifier_extension = true;
-    let leaf_cert = leaf.signed_by(&leaf_key, &ca).context("signing the server certificate")?;
-    Ok(Certs { ca_pem: ca.pem(), leaf_pem: leaf_cert.pem(), key_pem: leaf_key.serialize_pem() })
+    let leaf_cert = leaf
+        .signed_by(&leaf_key, &ca)
+        .context("signing the server certificate")?;
+    Ok(Certs {
+        ca_pem: ca.pem(),
+        leaf_pem: leaf_cert.pem(),
+        key_pem: leaf_key.serialize_pem(),
+    })
 }
 
 /// New stories at `rate_per_min` on average, with exponential gaps (a Poisson process) from a
 /// seeded RNG so runs with the same seed see the same rhythm.
-async fn live_alerts(shared: Arc<Shared>, mut source: Box<dyn StorySource>, rate_per_min: f64, seed: u64) {
+async fn live_alerts(
+    shared: Arc<Shared>,
+    mut source: Box<dyn StorySource>,
+    rate_per_min: f64,
+    seed: u64,
+) {
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(0x9E37_79B9_7F4A_7C15));
     let mean = 60.0 / rate_per_min;
     loop {
@@ -534,7 +639,11 @@ async fn live_alerts(shared: Arc<Shared>, mut source: Box<dyn StorySource>, rate
 // Error responses and extractors
 
 fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({"error_code": code, "message": message}))).into_response()
+    (
+        status,
+        Json(json!({"error_code": code, "message": message})),
+    )
+        .into_response()
 }
 
 impl IntoResponse for SimError {
@@ -561,6 +670,18 @@ fn ok<T: serde::Serialize>(v: T) -> Reply {
     Ok(Json(v).into_response())
 }
 
+/// A body that is JSON already (cached alert serializations).
+fn raw_json(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
 fn no_content() -> Reply {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -575,15 +696,21 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| error_body(e.status(), "INVALID_REQUEST", &e.body_text()))?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| error_body(StatusCode::BAD_REQUEST, "MALFORMED_JSON", &format!("the body is not valid JSON: {e}")))
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            error_body(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_JSON",
+                &format!("the body is not valid JSON: {e}"),
+            )
+        })
     }
 }
 
 impl JsonBody {
     fn object(&self) -> Result<&Map<String, Value>, SimError> {
-        self.0.as_object().ok_or_else(|| SimError::BadRequest("the body must be a JSON object".into()))
+        self.0
+            .as_object()
+            .ok_or_else(|| SimError::BadRequest("the body must be a JSON object".into()))
     }
 }
 
@@ -611,7 +738,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Qs {
         Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| Qs(q))
-            .map_err(|e: QueryRejection| error_body(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", &e.body_text()))
+            .map_err(|e: QueryRejection| {
+                error_body(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", &e.body_text())
+            })
     }
 }
 
@@ -619,7 +748,11 @@ impl Qs {
     fn uint(&self, key: &str) -> Result<Option<usize>, SimError> {
         self.0
             .get(key)
-            .map(|v| v.parse().map_err(|_| SimError::BadRequest(format!("'{key}' must be a non-negative integer"))))
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    SimError::BadRequest(format!("'{key}' must be a non-negative integer"))
+                })
+            })
             .transpose()
     }
 }
@@ -629,7 +762,12 @@ type St = State<Arc<Shared>>;
 // ------------------------------------------------------------------------------------------------
 // The gate: record, faults, rate limit, auth
 
-async fn gate(State(s): St, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+async fn gate(
+    State(s): St,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = req.into_parts();
     let auth_ok = {
         let mut values = parts.headers.get_all("x-auth-token").iter();
@@ -650,16 +788,39 @@ async fn gate(State(s): St, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Req
         }
     };
     let seq = s.begin(&parts, &body, auth_ok, peer.ip());
-    let resp = answer(&s, parts, body, auth_ok, peer.ip(), next).await;
-    s.finish(seq, resp.status());
-    resp
+    // A request the server has read is carried out even when the client stops waiting (a
+    // timeout during `latency` or an injected delay): like CBC, the change happens and only the
+    // answer is lost. So the rest runs in its own task, which a dropped connection cannot cancel.
+    let task = tokio::spawn(async move {
+        let resp = answer(&s, parts, body, auth_ok, peer.ip(), next).await;
+        s.finish(seq, resp.status());
+        resp
+    });
+    match task.await {
+        Ok(resp) => resp,
+        Err(_) => error_body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "the simulator failed to answer this request",
+        ),
+    }
 }
 
-async fn answer(s: &Shared, parts: Parts, body: Bytes, auth_ok: bool, peer: IpAddr, next: Next) -> Response {
+async fn answer(
+    s: &Shared,
+    parts: Parts,
+    body: Bytes,
+    auth_ok: bool,
+    peer: IpAddr,
+    next: Next,
+) -> Response {
     if !s.latency.is_zero() {
         tokio::time::sleep(s.latency).await;
     }
-    let target = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or(parts.uri.path(), |pq| pq.as_str());
     if let Some(fault) = s.take_fault(&parts.method, target) {
         if !fault.delay.is_zero() {
             tokio::time::sleep(fault.delay).await;
@@ -674,23 +835,34 @@ async fn answer(s: &Shared, parts: Parts, body: Bytes, auth_ok: bool, peer: IpAd
             "TOO_MANY_REQUESTS",
             &format!("rate limit exceeded; retry after {secs} s"),
         );
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         return resp;
     }
     if !auth_ok {
-        return error_body(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "missing or invalid X-Auth-Token");
+        return error_body(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "missing or invalid X-Auth-Token",
+        );
     }
     if s.fail_rate > 0.0 {
         let failure = {
             let mut rng = lock(&s.rng);
-            rng.random_bool(s.fail_rate).then(|| [500u16, 502, 503][rng.random_range(0..3usize)])
+            rng.random_bool(s.fail_rate)
+                .then(|| [500u16, 502, 503][rng.random_range(0..3usize)])
         };
         if let Some(code) = failure {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return error_body(status, "SIMULATED_FAILURE", "simulated server failure (--fail-rate)");
+            return error_body(
+                status,
+                "SIMULATED_FAILURE",
+                "simulated server failure (--fail-rate)",
+            );
         }
     }
-    next.run(Request::from_parts(parts, AxumBody::from(body))).await
+    next.run(Request::from_parts(parts, AxumBody::from(body)))
+        .await
 }
 
 fn fault_response(f: &Fault) -> Response {
@@ -698,7 +870,11 @@ fn fault_response(f: &Fault) -> Response {
         .ok()
         .filter(|s| s.as_u16() >= 100)
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = error_body(status, "SIMULATED_FAULT", &format!("injected fault: {}", status.as_u16()));
+    let mut resp = error_body(
+        status,
+        "SIMULATED_FAULT",
+        &format!("injected fault: {}", status.as_u16()),
+    );
     let retry_after = match (&f.retry_after, status) {
         (Some(v), _) => HeaderValue::from_str(v).ok(),
         (None, StatusCode::TOO_MANY_REQUESTS) => Some(HeaderValue::from_static("1")),
@@ -708,7 +884,8 @@ fn fault_response(f: &Fault) -> Response {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     } else if status == StatusCode::TOO_MANY_REQUESTS {
         // An unrepresentable raw value still must not leave a 429 without Retry-After.
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     resp
 }
@@ -725,41 +902,99 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{ALERTS}/_facet"), post(alerts_facet))
         .route(&format!("{ALERTS}/workflow"), post(alerts_workflow))
         .route(&format!("{ALERTS}/{{id}}"), get(alert_get))
-        .route(&format!("{ALERTS}/{{id}}/notes"), get(notes_list).post(notes_add))
-        .route(&format!("{ALERTS}/{{id}}/notes/{{note}}"), axum::routing::delete(notes_delete))
+        .route(
+            &format!("{ALERTS}/{{id}}/notes"),
+            get(notes_list).post(notes_add),
+        )
+        .route(
+            &format!("{ALERTS}/{{id}}/notes/{{note}}"),
+            axum::routing::delete(notes_delete),
+        )
         .route(&format!("{ALERTS}/{{id}}/history"), get(alert_history))
         .route("/jobs/v1/orgs/{org}/jobs/{id}", get(job_get))
         .route("/jobs/v1/orgs/{org}/jobs/{id}/progress", get(job_progress))
         .route(&format!("{APP}/devices/_search"), post(devices_search))
         .route(&format!("{APP}/devices/{{id}}"), get(device_get))
         .route(&format!("{APP}/device_actions"), post(device_actions))
-        .route(&format!("{APP}/reputations/overrides"), post(override_create))
-        .route(&format!("{APP}/reputations/overrides/_search"), post(override_search))
-        .route(&format!("{APP}/reputations/overrides/_delete"), post(override_bulk_delete))
+        .route(
+            &format!("{APP}/reputations/overrides"),
+            post(override_create),
+        )
+        .route(
+            &format!("{APP}/reputations/overrides/_search"),
+            post(override_search),
+        )
+        .route(
+            &format!("{APP}/reputations/overrides/_delete"),
+            post(override_bulk_delete),
+        )
         .route(
             &format!("{APP}/reputations/overrides/{{id}}"),
             get(override_get).delete(override_delete),
         )
-        .route(&format!("{INV}/processes/search_validation"), post(validate_post).get(validate_get))
-        .route(&format!("{INV}/processes/search_jobs"), post(|st: St, p: P<String>, b: JsonBody| job_create(st, p, b, JobKind::ProcessSearch)))
-        .route(&format!("{INV}/processes/search_jobs/{{id}}/results"), get(|st: St, p: P<(String, String)>, q: Qs| job_results(st, p, q, JobKind::ProcessSearch)))
-        .route(&format!("{INV}/processes/detail_jobs"), post(|st: St, p: P<String>, b: JsonBody| job_create(st, p, b, JobKind::ProcessDetail)))
-        .route(&format!("{INV}/processes/detail_jobs/{{id}}/results"), get(|st: St, p: P<(String, String)>, q: Qs| job_results(st, p, q, JobKind::ProcessDetail)))
-        .route(&format!("{INV}/processes/summary_jobs"), post(|st: St, p: P<String>, b: JsonBody| job_create(st, p, b, JobKind::ProcessSummary)))
-        .route(&format!("{INV}/processes/summary_jobs/{{id}}/results"), get(summary_results))
-        .route(&format!("{INV}/observations/search_jobs"), post(|st: St, p: P<String>, b: JsonBody| job_create(st, p, b, JobKind::ObservationSearch)))
+        .route(
+            &format!("{INV}/processes/search_validation"),
+            post(validate_post).get(validate_get),
+        )
+        .route(
+            &format!("{INV}/processes/search_jobs"),
+            post(|st: St, p: P<String>, b: JsonBody| job_create(st, p, b, JobKind::ProcessSearch)),
+        )
+        .route(
+            &format!("{INV}/processes/search_jobs/{{id}}/results"),
+            get(|st: St, p: P<(String, String)>, q: Qs| {
+                job_results(st, p, q, JobKind::ProcessSearch)
+            }),
+        )
+        .route(
+            &format!("{INV}/processes/detail_jobs"),
+            post(|st: St, p: P<String>, b: JsonBody| job_create(st, p, b, JobKind::ProcessDetail)),
+        )
+        .route(
+            &format!("{INV}/processes/detail_jobs/{{id}}/results"),
+            get(|st: St, p: P<(String, String)>, q: Qs| {
+                job_results(st, p, q, JobKind::ProcessDetail)
+            }),
+        )
+        .route(
+            &format!("{INV}/processes/summary_jobs"),
+            post(|st: St, p: P<String>, b: JsonBody| job_create(st, p, b, JobKind::ProcessSummary)),
+        )
+        .route(
+            &format!("{INV}/processes/summary_jobs/{{id}}/results"),
+            get(summary_results),
+        )
+        .route(
+            &format!("{INV}/observations/search_jobs"),
+            post(|st: St, p: P<String>, b: JsonBody| {
+                job_create(st, p, b, JobKind::ObservationSearch)
+            }),
+        )
         .route(
             &format!("{INV}/observations/search_jobs/{{id}}/results"),
-            get(|st: St, p: P<(String, String)>, q: Qs| job_results(st, p, q, JobKind::ObservationSearch)),
+            get(|st: St, p: P<(String, String)>, q: Qs| {
+                job_results(st, p, q, JobKind::ObservationSearch)
+            }),
         )
-        .route(&format!("{INV}/observations/detail_jobs"), post(|st: St, p: P<String>, b: JsonBody| job_create(st, p, b, JobKind::ObservationDetail)))
+        .route(
+            &format!("{INV}/observations/detail_jobs"),
+            post(|st: St, p: P<String>, b: JsonBody| {
+                job_create(st, p, b, JobKind::ObservationDetail)
+            }),
+        )
         .route(
             &format!("{INV}/observations/detail_jobs/{{id}}/results"),
-            get(|st: St, p: P<(String, String)>, q: Qs| job_results(st, p, q, JobKind::ObservationDetail)),
+            get(|st: St, p: P<(String, String)>, q: Qs| {
+                job_results(st, p, q, JobKind::ObservationDetail)
+            }),
         )
         .fallback(|| async { error_body(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route") })
         .method_not_allowed_fallback(|| async {
-            error_body(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "method not allowed on this route")
+            error_body(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "method not allowed on this route",
+            )
         })
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared)
@@ -768,11 +1003,15 @@ fn router(shared: Arc<Shared>) -> Router {
 // ---------------------------------------------------------------- alerts
 
 async fn alerts_search(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {
-    ok(s.org(&org)?.search_alerts(body.object()?, Timestamp::now())?)
+    let page = s
+        .org(&org)?
+        .search_alerts(body.object()?, Timestamp::now())?;
+    Ok(raw_json(page.to_json()))
 }
 
 async fn alerts_facet(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {
-    ok(s.org(&org)?.facet_alerts(body.object()?, Timestamp::now())?)
+    ok(s.org(&org)?
+        .facet_alerts(body.object()?, Timestamp::now())?)
 }
 
 async fn alerts_workflow(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {
@@ -781,8 +1020,11 @@ async fn alerts_workflow(State(s): St, P(org): P<String>, body: JsonBody) -> Rep
 }
 
 async fn alert_get(State(s): St, P((org, id)): P<(String, String)>) -> Reply {
-    let doc = s.org(&org)?.get_alert(&id).ok_or_else(|| SimError::NotFound(format!("no alert {id}")))?;
-    ok(&*doc)
+    let doc = s
+        .org(&org)?
+        .get_alert_json(&id)
+        .ok_or_else(|| SimError::NotFound(format!("no alert {id}")))?;
+    Ok(raw_json(doc.to_vec()))
 }
 
 async fn notes_list(State(s): St, P((org, id)): P<(String, String)>) -> Reply {
@@ -791,7 +1033,8 @@ async fn notes_list(State(s): St, P((org, id)): P<(String, String)>) -> Reply {
 }
 
 async fn notes_add(State(s): St, P((org, id)): P<(String, String)>, body: JsonBody) -> Reply {
-    ok(s.org(&org)?.add_note(&id, body.object()?, Timestamp::now())?)
+    ok(s.org(&org)?
+        .add_note(&id, body.object()?, Timestamp::now())?)
 }
 
 async fn notes_delete(State(s): St, P((org, id, note)): P<(String, String, String)>) -> Reply {
@@ -806,7 +1049,9 @@ async fn alert_history(State(s): St, P((org, id)): P<(String, String)>) -> Reply
 // ---------------------------------------------------------------- jobs service
 
 fn workflow_job(s: &Shared, org: &str, id: &str) -> Result<Doc, SimError> {
-    s.org(org)?.job(id).ok_or_else(|| SimError::NotFound(format!("no job {id}")))
+    s.org(org)?
+        .job(id)
+        .ok_or_else(|| SimError::NotFound(format!("no job {id}")))
 }
 
 async fn job_get(State(s): St, P((org, id)): P<(String, String)>) -> Reply {
@@ -821,7 +1066,8 @@ async fn job_progress(State(s): St, P((org, id)): P<(String, String)>) -> Reply 
 // ---------------------------------------------------------------- devices
 
 async fn devices_search(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {
-    ok(s.org(&org)?.search_devices(body.object()?, Timestamp::now())?)
+    ok(s.org(&org)?
+        .search_devices(body.object()?, Timestamp::now())?)
 }
 
 async fn device_get(State(s): St, P((org, id)): P<(String, String)>) -> Reply {
@@ -835,14 +1081,16 @@ async fn device_get(State(s): St, P((org, id)): P<(String, String)>) -> Reply {
 }
 
 async fn device_actions(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {
-    s.org(&org)?.device_action(body.object()?, Timestamp::now())?;
+    s.org(&org)?
+        .device_action(body.object()?, Timestamp::now())?;
     no_content()
 }
 
 // ---------------------------------------------------------------- reputation overrides
 
 async fn override_create(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {
-    ok(s.org(&org)?.create_override(body.object()?, Timestamp::now())?)
+    ok(s.org(&org)?
+        .create_override(body.object()?, Timestamp::now())?)
 }
 
 async fn override_search(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {
@@ -850,7 +1098,10 @@ async fn override_search(State(s): St, P(org): P<String>, body: JsonBody) -> Rep
 }
 
 async fn override_get(State(s): St, P((org, id)): P<(String, String)>) -> Reply {
-    let doc = s.org(&org)?.get_override(&id).ok_or_else(|| SimError::NotFound(format!("no reputation override {id}")))?;
+    let doc = s
+        .org(&org)?
+        .get_override(&id)
+        .ok_or_else(|| SimError::NotFound(format!("no reputation override {id}")))?;
     ok(doc)
 }
 
@@ -868,7 +1119,11 @@ async fn override_bulk_delete(State(s): St, P(org): P<String>, body: JsonBody) -
 
 async fn validate_post(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {
     let org = s.org(&org)?;
-    let q = body.object()?.get("query").and_then(Value::as_str).unwrap_or("");
+    let q = body
+        .object()?
+        .get("query")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     ok(org.validate_query(q))
 }
 
@@ -879,12 +1134,20 @@ async fn validate_get(State(s): St, P(org): P<String>, q: Qs) -> Reply {
 }
 
 async fn job_create(State(s): St, P(org): P<String>, body: JsonBody, kind: JobKind) -> Reply {
-    let id = s.org(&org)?.create_job(kind, body.object()?, Timestamp::now())?;
+    let id = s
+        .org(&org)?
+        .create_job(kind, body.object()?, Timestamp::now())?;
     ok(json!({ "job_id": id }))
 }
 
-async fn job_results(State(s): St, P((org, id)): P<(String, String)>, q: Qs, kind: JobKind) -> Reply {
-    ok(s.org(&org)?.job_results(kind, &id, q.uint("start")?, q.uint("rows")?)?)
+async fn job_results(
+    State(s): St,
+    P((org, id)): P<(String, String)>,
+    q: Qs,
+    kind: JobKind,
+) -> Reply {
+    ok(s.org(&org)?
+        .job_results(kind, &id, q.uint("start")?, q.uint("rows")?)?)
 }
 
 async fn summary_results(State(s): St, P((org, id)): P<(String, String)>, q: Qs) -> Reply {

@@ -21,10 +21,13 @@
 //!   with 404 at creation. Each org keeps its newest 256 investigate jobs.
 //! * Creating a reputation override identical to an existing one returns the existing one.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -133,9 +136,10 @@ fn one_of<'a>(
     allowed: &[&str],
 ) -> Result<Option<&'a str>, SimError> {
     match str_field(body, key)? {
-        Some(v) if !allowed.contains(&v) => {
-            Err(bad(format!("'{key}' must be one of {}, not {v:?}", allowed.join(", "))))
-        }
+        Some(v) if !allowed.contains(&v) => Err(bad(format!(
+            "'{key}' must be one of {}, not {v:?}",
+            allowed.join(", ")
+        ))),
         other => Ok(other),
     }
 }
@@ -198,6 +202,8 @@ impl Serialize for Page {
 pub struct Store {
     orgs: Vec<Org>,
     by_key: HashMap<String, usize>,
+    /// The story source's org index → index in `orgs` (`None` for a duplicate org key).
+    by_source: Vec<Option<usize>>,
 }
 
 impl Store {
@@ -209,16 +215,23 @@ impl Store {
         // Job ids are unique across orgs, like CBC's jobs service; start high so they look real.
         let job_ids = Arc::new(AtomicU64::new(666_000));
         let mut by_key = HashMap::new();
+        let mut by_source = Vec::with_capacity(specs.len());
         let mut orgs = Vec::with_capacity(specs.len());
         for spec in specs {
             if by_key.contains_key(&spec.org_key) {
                 tracing::warn!(org = %spec.org_key, "duplicate org key from the story source ignored");
+                by_source.push(None);
                 continue;
             }
             by_key.insert(spec.org_key.clone(), orgs.len());
+            by_source.push(Some(orgs.len()));
             orgs.push(Org::new(spec, actor.clone(), checkin, job_ids.clone()));
         }
-        Store { orgs, by_key }
+        Store {
+            orgs,
+            by_key,
+            by_source,
+        }
     }
 
     pub fn org(&self, key: &str) -> Option<&Org> {
@@ -229,12 +242,30 @@ impl Store {
         &self.orgs
     }
 
-    /// Adds stories (the backlog at start, or one live story) to their orgs. Stories for an org
-    /// index the source does not have are dropped with a warning.
+    /// Adds one story to the org `key` now. False for an unknown org.
+    pub fn ingest_into(&self, key: &str, story: Story) -> bool {
+        match self.org(key) {
+            Some(org) => {
+                org.ingest(vec![story]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds stories (the backlog at start, or one live story) to their orgs; the index is the
+    /// story source's org index. Stories for an org index the source does not have are dropped
+    /// with a warning.
     pub fn ingest(&self, stories: Vec<(usize, Story)>) {
         let mut per_org: Vec<Vec<Story>> = self.orgs.iter().map(|_| Vec::new()).collect();
         for (idx, story) in stories {
-            match per_org.get_mut(idx) {
+            match self
+                .by_source
+                .get(idx)
+                .copied()
+                .flatten()
+                .and_then(|i| per_org.get_mut(i))
+            {
                 Some(v) => v.push(story),
                 None => tracing::warn!(idx, "story for an unknown org index dropped"),
             }
@@ -263,7 +294,12 @@ pub struct Org {
 }
 
 impl Org {
-    fn new(spec: OrgSpec, actor: Arc<str>, checkin: SignedDuration, job_ids: Arc<AtomicU64>) -> Org {
+    fn new(
+        spec: OrgSpec,
+        actor: Arc<str>,
+        checkin: SignedDuration,
+        job_ids: Arc<AtomicU64>,
+    ) -> Org {
         let mut devices = Devices::default();
         for doc in spec.devices {
             devices.insert(doc);
@@ -309,19 +345,27 @@ impl Org {
     // --------------------------------------------------------------------------- alerts
 
     /// `POST alerts/_search`.
-    pub fn search_alerts(&self, body: &Map<String, Value>, now: Timestamp) -> Result<Page, SimError> {
+    pub fn search_alerts(
+        &self,
+        body: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<AlertPage, SimError> {
         let filter = Filter::from_body(body, now)?;
         let sort = query::parse_sort(body.get("sort"))?;
         let rows = rows_field(body, 100)?;
         let start = start_1(body)?;
-        if start - 1 + rows > MAX_WINDOW {
+        if (start - 1).saturating_add(rows) > MAX_WINDOW {
             return Err(bad(format!(
                 "start + rows - 1 must not exceed {MAX_WINDOW} (deep paging is capped; narrow the search)"
             )));
         }
         let alerts = read(&self.alerts);
         let (results, num_found) = alerts.search(&filter, &sort, start - 1, rows);
-        Ok(Page { results, num_found, num_available: Some(num_found.min(MAX_WINDOW)), progress: None })
+        Ok(AlertPage {
+            results,
+            num_found,
+            num_available: num_found.min(MAX_WINDOW),
+        })
     }
 
     pub fn get_alert(&self, id: &str) -> Option<Arc<Doc>> {
@@ -329,9 +373,19 @@ impl Org {
         alerts.by_id.get(id).map(|&i| alerts.entries[i].doc.clone())
     }
 
+    /// The alert as JSON (cached; see [`AlertPage`]).
+    pub fn get_alert_json(&self, id: &str) -> Option<Arc<[u8]>> {
+        let alerts = read(&self.alerts);
+        alerts.by_id.get(id).map(|&i| alerts.entries[i].json())
+    }
+
     /// `POST alerts/_facet`: `{results: [{field, values: [{id, name, total}]}]}`. `terms.rows`
     /// limits the values per field (absent or 0 = all), most frequent first.
-    pub fn facet_alerts(&self, body: &Map<String, Value>, now: Timestamp) -> Result<Value, SimError> {
+    pub fn facet_alerts(
+        &self,
+        body: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<Value, SimError> {
         let filter = Filter::from_body(body, now)?;
         let terms = body
             .get("terms")
@@ -343,7 +397,9 @@ impl Org {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .filter(|f: &Vec<&str>| !f.is_empty())
             .ok_or_else(|| bad("'terms.fields' must be a non-empty array of field names"))?;
-        let rows = uint_field(terms, "rows")?.filter(|&r| r > 0).unwrap_or(usize::MAX);
+        let rows = uint_field(terms, "rows")?
+            .filter(|&r| r > 0)
+            .unwrap_or(usize::MAX);
 
         let alerts = read(&self.alerts);
         let matched = alerts.search_all(&filter, &[]);
@@ -375,11 +431,20 @@ impl Org {
     pub fn list_notes(&self, id: &str) -> Result<Vec<Doc>, SimError> {
         let alerts = read(&self.alerts);
         let i = alerts.index(id)?;
-        Ok(alerts.extra.get(&i).map(|x| x.notes.clone()).unwrap_or_default())
+        Ok(alerts
+            .extra
+            .get(&i)
+            .map(|x| x.notes.clone())
+            .unwrap_or_default())
     }
 
     /// `POST alerts/{id}/notes {"note": ...}` → the created note.
-    pub fn add_note(&self, id: &str, body: &Map<String, Value>, now: Timestamp) -> Result<Doc, SimError> {
+    pub fn add_note(
+        &self,
+        id: &str,
+        body: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<Doc, SimError> {
         let text = note_text(body.get("note"))?.ok_or_else(|| bad("'note' is required"))?;
         let mut alerts = write(&self.alerts);
         let i = alerts.index(id)?;
@@ -399,9 +464,9 @@ impl Org {
             .ok_or_else(|| not_found(format!("no note {note_id} on alert {id}")))?;
         extra.notes.remove(pos);
         let any_left = !extra.notes.is_empty();
-        let doc = Arc::make_mut(&mut alerts.entries[i].doc);
-        doc.insert("alert_notes_present".into(), Value::Bool(any_left));
-        doc.insert("backend_update_timestamp".into(), Value::String(iso(now)));
+        alerts
+            .change(i, now)
+            .insert("alert_notes_present".into(), Value::Bool(any_left));
         Ok(())
     }
 
@@ -421,10 +486,20 @@ impl Org {
         let closure = one_of(
             body,
             "closure_reason",
-            &["NO_REASON", "RESOLVED", "RESOLVED_BENIGN_KNOWN_GOOD", "DUPLICATE_CLEANUP", "OTHER"],
+            &[
+                "NO_REASON",
+                "RESOLVED",
+                "RESOLVED_BENIGN_KNOWN_GOOD",
+                "DUPLICATE_CLEANUP",
+                "OTHER",
+            ],
         )?
         .unwrap_or("NO_REASON");
-        let determination = one_of(body, "determination", &["TRUE_POSITIVE", "FALSE_POSITIVE", "NONE"])?;
+        let determination = one_of(
+            body,
+            "determination",
+            &["TRUE_POSITIVE", "FALSE_POSITIVE", "NONE"],
+        )?;
         let note = note_text(body.get("note"))?;
         let filter = Filter::from_body(body, now)?;
         if !filter.is_selective() {
@@ -457,12 +532,11 @@ impl Org {
                 if let Some(d) = &determination {
                     history.push(json!({"type": "USER_DETERMINATION_UPDATE", "determination": d}));
                 }
-                let doc = Arc::make_mut(&mut alerts.entries[i].doc);
+                let doc = alerts.change(i, now);
                 doc.insert("workflow".into(), workflow.clone());
                 if let Some(d) = &determination {
                     doc.insert("determination".into(), d.clone());
                 }
-                doc.insert("backend_update_timestamp".into(), stamp.clone());
                 doc.insert("user_update_timestamp".into(), stamp.clone());
                 if let Some(text) = note {
                     alerts.add_note(i, new_note(text, &self.actor, now), now);
@@ -503,11 +577,18 @@ impl Org {
     // --------------------------------------------------------------------------- devices
 
     /// `POST devices/_search` → page without `num_available`.
-    pub fn search_devices(&self, body: &Map<String, Value>, now: Timestamp) -> Result<Page, SimError> {
+    pub fn search_devices(
+        &self,
+        body: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<Page, SimError> {
         let filter = Filter::from_body(body, now)?;
         let mut sort = query::parse_sort(body.get("sort"))?;
         if sort.is_empty() {
-            sort.push(SortSpec { field: "id".into(), descending: false });
+            sort.push(SortSpec {
+                field: "id".into(),
+                descending: false,
+            });
         }
         let rows = rows_field(body, 20)?;
         let start = start_1(body)?;
@@ -517,11 +598,26 @@ impl Org {
             .list
             .iter()
             .map(|d| &d.doc)
-            .filter(|d| filter.matches(d) && filter.time_range.is_none_or(|w| in_window(d, "last_contact_time", w)))
+            .filter(|d| {
+                filter.matches(d)
+                    && filter
+                        .time_range
+                        .is_none_or(|w| in_window(d, "last_contact_time", w))
+            })
             .collect();
         query::sort_by_specs(&mut matched, |d| d, &sort);
-        let results = matched.iter().skip(start - 1).take(rows).map(|d| Arc::new((*d).clone())).collect();
-        Ok(Page { results, num_found: matched.len(), num_available: None, progress: None })
+        let results = matched
+            .iter()
+            .skip(start - 1)
+            .take(rows)
+            .map(|d| Arc::new((*d).clone()))
+            .collect();
+        Ok(Page {
+            results,
+            num_found: matched.len(),
+            num_available: None,
+            progress: None,
+        })
     }
 
     pub fn get_device(&self, id: i64, now: Timestamp) -> Option<Doc> {
@@ -534,19 +630,26 @@ impl Org {
     pub fn device_quarantined(&self, id: i64, now: Timestamp) -> Option<bool> {
         let mut devices = lock(&self.devices);
         devices.settle(now);
-        devices.get(id).and_then(|d| d.doc.get("quarantined")).and_then(Value::as_bool)
+        devices
+            .get(id)
+            .and_then(|d| d.doc.get("quarantined"))
+            .and_then(Value::as_bool)
     }
 
     /// `POST device_actions` (the reply is 204).
     pub fn device_action(&self, body: &Map<String, Value>, now: Timestamp) -> Result<(), SimError> {
-        let action = str_field(body, "action_type")?.ok_or_else(|| bad("'action_type' is required"))?;
+        let action =
+            str_field(body, "action_type")?.ok_or_else(|| bad("'action_type' is required"))?;
         let options = match body.get("options") {
             None | Some(Value::Null) => None,
             Some(Value::Object(o)) => Some(o),
             Some(_) => return Err(bad("'options' must be an object")),
         };
         let toggle = || -> Result<bool, SimError> {
-            match options.and_then(|o| o.get("toggle")).and_then(Value::as_str) {
+            match options
+                .and_then(|o| o.get("toggle"))
+                .and_then(Value::as_str)
+            {
                 Some("ON") => Ok(true),
                 Some("OFF") => Ok(false),
                 _ => Err(bad(format!("{action} needs options.toggle ON or OFF"))),
@@ -586,7 +689,10 @@ impl Org {
         let targets: Vec<usize> = match (body.get("device_id"), body.get("search")) {
             (Some(ids), _) if !ids.is_null() => {
                 let ids = device_ids(ids)?;
-                let found: Vec<usize> = ids.iter().filter_map(|id| devices.by_id.get(id).copied()).collect();
+                let found: Vec<usize> = ids
+                    .iter()
+                    .filter_map(|id| devices.by_id.get(id).copied())
+                    .collect();
                 if found.is_empty() {
                     return Err(not_found("none of the device ids exist in this org"));
                 }
@@ -594,7 +700,9 @@ impl Org {
             }
             (_, Some(Value::Object(search))) => {
                 let filter = Filter::from_body(search, now)?;
-                (0..devices.list.len()).filter(|&i| filter.matches(&devices.list[i].doc)).collect()
+                (0..devices.list.len())
+                    .filter(|&i| filter.matches(&devices.list[i].doc))
+                    .collect()
             }
             _ => return Err(bad("'device_id' (array of ids) or 'search' is required")),
         };
@@ -604,7 +712,13 @@ impl Org {
             match &act {
                 Act::Quarantine(on) => entry.pending = Some((*on, due)),
                 Act::Bypass(on) => {
-                    let status = if *on { "BYPASS" } else if is_quarantined(&entry.doc) { "QUARANTINE" } else { "REGISTERED" };
+                    let status = if *on {
+                        "BYPASS"
+                    } else if is_quarantined(&entry.doc) {
+                        "QUARANTINE"
+                    } else {
+                        "REGISTERED"
+                    };
                     entry.doc.insert("status".into(), status.into());
                 }
                 Act::Policy(pid, name) => {
@@ -623,7 +737,11 @@ impl Org {
     // --------------------------------------------------------------------------- overrides
 
     /// `POST reputations/overrides`.
-    pub fn create_override(&self, body: &Map<String, Value>, now: Timestamp) -> Result<Doc, SimError> {
+    pub fn create_override(
+        &self,
+        body: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<Doc, SimError> {
         let list = one_of(body, "override_list", &["WHITE_LIST", "BLACK_LIST"])?
             .ok_or_else(|| bad("'override_list' is required (WHITE_LIST or BLACK_LIST)"))?;
         let kind = one_of(body, "override_type", &["SHA256", "IT_TOOL", "CERT"])?
@@ -673,12 +791,18 @@ impl Org {
         };
         let mut overrides = lock(&self.overrides);
         let same = |o: &Doc| {
-            ["override_list", "override_type"].iter().chain(key_fields).all(|k| o.get(*k) == doc.get(*k))
+            ["override_list", "override_type"]
+                .iter()
+                .chain(key_fields)
+                .all(|k| o.get(*k) == doc.get(*k))
         };
         if let Some(existing) = overrides.iter().find(|o| same(o)) {
             return Ok(existing.clone());
         }
-        doc.insert("id".into(), uuid::Uuid::new_v4().simple().to_string().into());
+        doc.insert(
+            "id".into(),
+            uuid::Uuid::new_v4().simple().to_string().into(),
+        );
         doc.insert("created_by".into(), (*self.actor).into());
         doc.insert("create_time".into(), iso(now).into());
         overrides.push(doc.clone());
@@ -688,19 +812,27 @@ impl Org {
     /// `POST reputations/overrides/_search` → `{num_found, results}`. `query` is a
     /// case-insensitive substring of sha256_hash, filename, description, path or signed_by.
     pub fn search_overrides(&self, body: &Map<String, Value>) -> Result<Value, SimError> {
+        let no_criteria = Map::new();
         let criteria = match body.get("criteria") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(c)) => c.clone(),
+            None | Some(Value::Null) => &no_criteria,
+            Some(Value::Object(c)) => c,
             Some(_) => return Err(bad("'criteria' must be an object")),
         };
         let wanted = |key: &str| -> Result<Vec<String>, SimError> {
             match criteria.get(key) {
                 None | Some(Value::Null) => Ok(Vec::new()),
                 Some(Value::String(s)) => Ok(vec![s.clone()]),
-                Some(Value::Array(a)) => {
-                    a.iter().map(|v| v.as_str().map(str::to_string).ok_or_else(|| bad(format!("criteria.{key} must hold strings")))).collect()
-                }
-                Some(_) => Err(bad(format!("criteria.{key} must be a string or an array of strings"))),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| bad(format!("criteria.{key} must hold strings")))
+                    })
+                    .collect(),
+                Some(_) => Err(bad(format!(
+                    "criteria.{key} must be a string or an array of strings"
+                ))),
             }
         };
         let (lists, kinds) = (wanted("override_list")?, wanted("override_type")?);
@@ -710,20 +842,38 @@ impl Org {
         let sort = query::parse_sort_pair(
             body.get("sort_field"),
             body.get("sort_order"),
-            SortSpec { field: "create_time".into(), descending: true },
+            SortSpec {
+                field: "create_time".into(),
+                descending: true,
+            },
         )?;
 
         let overrides = lock(&self.overrides);
         let field_is = |o: &Doc, key: &str, allowed: &[String]| {
-            allowed.is_empty() || o.get(key).and_then(Value::as_str).is_some_and(|v| allowed.iter().any(|a| a == v))
+            allowed.is_empty()
+                || o.get(key)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| allowed.iter().any(|a| a == v))
         };
         let mut matched: Vec<&Doc> = overrides
             .iter()
-            .filter(|o| field_is(o, "override_list", &lists) && field_is(o, "override_type", &kinds))
+            .filter(|o| {
+                field_is(o, "override_list", &lists) && field_is(o, "override_type", &kinds)
+            })
             .filter(|o| {
                 text.is_empty()
-                    || ["sha256_hash", "filename", "description", "path", "signed_by"].iter().any(|k| {
-                        o.get(*k).and_then(Value::as_str).is_some_and(|v| v.to_ascii_lowercase().contains(&text))
+                    || [
+                        "sha256_hash",
+                        "filename",
+                        "description",
+                        "path",
+                        "signed_by",
+                    ]
+                    .iter()
+                    .any(|k| {
+                        o.get(*k)
+                            .and_then(Value::as_str)
+                            .is_some_and(|v| v.to_ascii_lowercase().contains(&text))
                     })
             })
             .collect();
@@ -733,7 +883,10 @@ impl Org {
     }
 
     pub fn get_override(&self, id: &str) -> Option<Doc> {
-        lock(&self.overrides).iter().find(|o| o.get("id").and_then(Value::as_str) == Some(id)).cloned()
+        lock(&self.overrides)
+            .iter()
+            .find(|o| o.get("id").and_then(Value::as_str) == Some(id))
+            .cloned()
     }
 
     pub fn delete_override(&self, id: &str) -> Result<(), SimError> {
@@ -752,7 +905,11 @@ impl Org {
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .ok_or_else(|| bad("the body must be an array of override ids"))?;
-        lock(&self.overrides).retain(|o| !o.get("id").and_then(Value::as_str).is_some_and(|id| ids.contains(id)));
+        lock(&self.overrides).retain(|o| {
+            !o.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| ids.contains(id))
+        });
         Ok(())
     }
 
@@ -778,56 +935,89 @@ impl Org {
     }
 
     /// Creates an investigate job of `kind` from its request body; returns the job id.
-    pub fn create_job(&self, kind: JobKind, body: &Map<String, Value>, now: Timestamp) -> Result<String, SimError> {
+    pub fn create_job(
+        &self,
+        kind: JobKind,
+        body: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<String, SimError> {
         let ev = read(&self.evidence);
-        let (docs, guid) = match kind {
+        let (docs, num_found, guid) = match kind {
             JobKind::ProcessSearch | JobKind::ObservationSearch => {
                 let filter = Filter::from_body(body, now)?;
                 let sort = query::parse_sort(body.get("sort"))?;
                 let cap = rows_field(body, MAX_WINDOW)?;
-                let pool = if kind == JobKind::ProcessSearch { &ev.processes } else { &ev.observations };
+                let pool = if kind == JobKind::ProcessSearch {
+                    &ev.processes
+                } else {
+                    &ev.observations
+                };
                 let mut hits: Vec<&Arc<Doc>> = pool.iter().filter(|d| filter.matches(d)).collect();
                 query::sort_by_specs(&mut hits, |d| &**d, &sort);
                 let num_found = hits.len();
                 hits.truncate(cap);
-                (hits.into_iter().cloned().collect::<Vec<_>>(), (num_found, None))
+                (hits.into_iter().cloned().collect(), num_found, None)
             }
             JobKind::ProcessDetail => {
                 let guids = string_list(body.get("process_guids"), "process_guids")?;
-                let docs: Vec<Arc<Doc>> =
-                    guids.iter().filter_map(|g| ev.proc_by_guid.get(g.as_str()).map(|&i| ev.processes[i].clone())).collect();
+                let docs: Vec<Arc<Doc>> = guids
+                    .iter()
+                    .filter_map(|g| {
+                        ev.proc_by_guid
+                            .get(g.as_str())
+                            .map(|&i| ev.processes[i].clone())
+                    })
+                    .collect();
                 let n = docs.len();
-                (docs, (n, None))
+                (docs, n, None)
             }
             JobKind::ProcessSummary => {
-                let guid = str_field(body, "process_guid")?.ok_or_else(|| bad("'process_guid' is required"))?;
+                let guid = str_field(body, "process_guid")?
+                    .ok_or_else(|| bad("'process_guid' is required"))?;
                 if !ev.proc_by_guid.contains_key(guid) {
                     return Err(not_found(format!("no process {guid}")));
                 }
-                (Vec::new(), (1, Some(guid.to_string())))
+                (Vec::new(), 1, Some(guid.to_string()))
             }
             JobKind::ObservationDetail => {
-                let docs: Vec<Arc<Doc>> = match (body.get("observation_ids"), str_field(body, "alert_id")?) {
-                    (Some(ids), None) if !ids.is_null() => string_list(Some(ids), "observation_ids")?
-                        .iter()
-                        .filter_map(|id| ev.obs_by_id.get(id.as_str()).map(|&i| ev.observations[i].clone()))
-                        .collect(),
-                    (None | Some(Value::Null), Some(alert)) => ev
-                        .obs_by_alert
-                        .get(alert)
-                        .map(|ix| ix.iter().map(|&i| ev.observations[i].clone()).collect())
-                        .unwrap_or_default(),
-                    _ => return Err(bad("give exactly one of 'observation_ids' or 'alert_id'")),
-                };
+                let docs: Vec<Arc<Doc>> =
+                    match (body.get("observation_ids"), str_field(body, "alert_id")?) {
+                        (Some(ids), None) if !ids.is_null() => {
+                            string_list(Some(ids), "observation_ids")?
+                                .iter()
+                                .filter_map(|id| {
+                                    ev.obs_by_id
+                                        .get(id.as_str())
+                                        .map(|&i| ev.observations[i].clone())
+                                })
+                                .collect()
+                        }
+                        (None | Some(Value::Null), Some(alert)) => ev
+                            .obs_by_alert
+                            .get(alert)
+                            .map(|ix| ix.iter().map(|&i| ev.observations[i].clone()).collect())
+                            .unwrap_or_default(),
+                        _ => {
+                            return Err(bad("give exactly one of 'observation_ids' or 'alert_id'"));
+                        }
+                    };
                 let n = docs.len();
-                (docs, (n, None))
+                (docs, n, None)
             }
         };
         drop(ev);
-        let (num_found, guid) = guid;
         let id = uuid::Uuid::new_v4().to_string();
         let mut jobs = lock(&self.jobs);
-        jobs.search.insert(id.clone(), SearchJob { kind, docs, num_found, polls: 0, guid });
+        jobs.search.insert(
+            id.clone(),
+            SearchJob {
+                kind,
+                docs,
+                num_found,
+                polls: 0,
+                guid,
+            },
+        );
         jobs.order.push_back(id.clone());
         while jobs.order.len() > MAX_SEARCH_JOBS {
             if let Some(old) = jobs.order.pop_front() {
@@ -847,7 +1037,7 @@ impl Org {
     ) -> Result<Page, SimError> {
         let mut jobs = lock(&self.jobs);
         let job = jobs.get_mut(kind, id)?;
-        job.polls += 1;
+        job.polls = job.polls.saturating_add(1);
         let available = job.docs.len();
         if job.polls == 1 {
             return Ok(Page {
@@ -857,7 +1047,11 @@ impl Org {
                 progress: Some((SEARCHERS, 0)),
             });
         }
-        let default_rows = if matches!(kind, JobKind::ProcessSearch | JobKind::ObservationSearch) { 10 } else { MAX_WINDOW };
+        let default_rows = if matches!(kind, JobKind::ProcessSearch | JobKind::ObservationSearch) {
+            10
+        } else {
+            MAX_WINDOW
+        };
         let start = start.unwrap_or(0);
         let rows = rows.unwrap_or(default_rows).min(MAX_WINDOW);
         let results = job.docs.iter().skip(start).take(rows).cloned().collect();
@@ -874,7 +1068,7 @@ impl Org {
         let guid = {
             let mut jobs = lock(&self.jobs);
             let job = jobs.get_mut(JobKind::ProcessSummary, id)?;
-            job.polls += 1;
+            job.polls = job.polls.saturating_add(1);
             if job.polls == 1 {
                 return Ok(json!({
                     "exception": "",
@@ -888,7 +1082,9 @@ impl Org {
         };
         let ev = read(&self.evidence);
         let Some(&idx) = ev.proc_by_guid.get(guid.as_str()) else {
-            return Ok(json!({"exception": format!("process {guid} not found"), "contacted": SEARCHERS, "completed": SEARCHERS}));
+            return Ok(
+                json!({"exception": format!("process {guid} not found"), "contacted": SEARCHERS, "completed": SEARCHERS}),
+            );
         };
         Ok(match format {
             "tree" => json!({
@@ -904,26 +1100,40 @@ impl Org {
                 "contacted": SEARCHERS,
                 "completed": SEARCHERS,
             }),
-            other => return Err(bad(format!("format must be 'summary' or 'tree', not {other:?}"))),
+            other => {
+                return Err(bad(format!(
+                    "format must be 'summary' or 'tree', not {other:?}"
+                )));
+            }
         })
     }
 }
 
+/// A top-level field holding one parseable timestamp string.
+fn time_of(doc: &Doc, field: &str) -> Option<Timestamp> {
+    doc.get(field)?.as_str()?.parse().ok()
+}
+
 fn in_window(doc: &Doc, field: &str, w: query::Window) -> bool {
-    query::first_value(doc, field).and_then(Value::as_str).and_then(|s| s.parse().ok()).is_some_and(|t| w.contains(t))
+    query::first_value(doc, field)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .is_some_and(|t| w.contains(t))
 }
 
 fn is_quarantined(doc: &Doc) -> bool {
-    doc.get("quarantined").and_then(Value::as_bool).unwrap_or(false)
+    doc.get("quarantined")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn note_text(v: Option<&Value>) -> Result<Option<&str>, SimError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Err(bad("'note' must not be empty")),
-        Some(Value::String(s)) if s.chars().count() > MAX_NOTE_CHARS => {
-            Err(bad(format!("'note' must be at most {MAX_NOTE_CHARS} characters")))
-        }
+        Some(Value::String(s)) if s.chars().count() > MAX_NOTE_CHARS => Err(bad(format!(
+            "'note' must be at most {MAX_NOTE_CHARS} characters"
+        ))),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(bad("'note' must be a string")),
     }
@@ -963,13 +1173,17 @@ fn initial_history(doc: &Doc) -> Vec<Value> {
     })];
     if let Some(w @ Value::Object(m)) = doc.get("workflow") {
         let pristine = m.get("status").and_then(Value::as_str) == Some("OPEN")
-            && m.get("changed_by_type").and_then(Value::as_str).is_none_or(|t| t == "SYSTEM");
+            && m.get("changed_by_type")
+                .and_then(Value::as_str)
+                .is_none_or(|t| t == "SYSTEM");
         if !pristine {
             history.push(json!({"type": "USER_WORKFLOW_UPDATE", "workflow": w}));
         }
     }
     if let Some(d @ Value::Object(m)) = doc.get("determination")
-        && m.get("value").and_then(Value::as_str).is_some_and(|v| v != "NONE")
+        && m.get("value")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v != "NONE")
     {
         history.push(json!({"type": "USER_DETERMINATION_UPDATE", "determination": d}));
     }
@@ -977,9 +1191,13 @@ fn initial_history(doc: &Doc) -> Vec<Value> {
 }
 
 fn device_ids(v: &Value) -> Result<Vec<i64>, SimError> {
-    let items = v.as_array().ok_or_else(|| bad("'device_id' must be an array of device ids"))?;
+    let items = v
+        .as_array()
+        .ok_or_else(|| bad("'device_id' must be an array of device ids"))?;
     if items.is_empty() || items.len() > MAX_WINDOW {
-        return Err(bad(format!("'device_id' must list 1 to {MAX_WINDOW} devices")));
+        return Err(bad(format!(
+            "'device_id' must list 1 to {MAX_WINDOW} devices"
+        )));
     }
     items
         .iter()
@@ -999,7 +1217,11 @@ fn string_list(v: Option<&Value>, key: &str) -> Result<Vec<String>, SimError> {
         .ok_or_else(|| bad(format!("'{key}' must be a non-empty array of strings")))?;
     items
         .iter()
-        .map(|x| x.as_str().map(str::to_string).ok_or_else(|| bad(format!("'{key}' must hold strings"))))
+        .map(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad(format!("'{key}' must hold strings")))
+        })
         .collect()
 }
 
@@ -1010,6 +1232,69 @@ struct AlertEntry {
     doc: Arc<Doc>,
     /// `backend_timestamp`, parsed once for the sorted index.
     backend: Timestamp,
+    /// `backend_update_timestamp` when it is one parseable string (the key in `Alerts::updated`).
+    updated: Option<Timestamp>,
+    /// The serialized alert, made on first use and dropped on every change: pages of up to
+    /// 10 000 alerts are then served by copying bytes, not by serializing again.
+    json: OnceLock<Arc<[u8]>>,
+}
+
+impl AlertEntry {
+    fn new(doc: Doc) -> AlertEntry {
+        AlertEntry {
+            backend: time_of(&doc, "backend_timestamp").unwrap_or(Timestamp::UNIX_EPOCH),
+            updated: time_of(&doc, "backend_update_timestamp"),
+            doc: Arc::new(doc),
+            json: OnceLock::new(),
+        }
+    }
+
+    fn json(&self) -> Arc<[u8]> {
+        self.json
+            .get_or_init(|| {
+                // A map with string keys always serializes; the fallback only keeps the types honest.
+                serde_json::to_vec(&*self.doc)
+                    .unwrap_or_else(|_| b"{}".to_vec())
+                    .into()
+            })
+            .clone()
+    }
+}
+
+/// A page of alerts, each already serialized (`{results, num_found, num_available}`).
+#[derive(Debug, Clone, Default)]
+pub struct AlertPage {
+    pub results: Vec<Arc<[u8]>>,
+    pub num_found: usize,
+    pub num_available: usize,
+}
+
+impl AlertPage {
+    /// The response body.
+    pub fn to_json(&self) -> Vec<u8> {
+        let size: usize = self.results.iter().map(|r| r.len() + 1).sum();
+        let mut out = Vec::with_capacity(size + 64);
+        out.extend_from_slice(b"{\"results\":[");
+        for (n, r) in self.results.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(r);
+        }
+        out.extend_from_slice(
+            format!(
+                "],\"num_found\":{},\"num_available\":{}}}",
+                self.num_found, self.num_available
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    /// The page parsed back (tests, tools).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_slice(&self.to_json()).unwrap_or(Value::Null)
+    }
 }
 
 /// Notes and history exist only for alerts someone touched, to keep untouched alerts small.
@@ -1025,59 +1310,128 @@ struct Alerts {
     /// Entry indices by `(backend_timestamp, index)` ascending: the default sort and
     /// `time_range` need no per-request sorting or parsing.
     order: Vec<usize>,
+    /// `(backend_update_timestamp, index)`: pollers ask for "changed since", which this answers
+    /// without testing every alert.
+    updated: BTreeSet<(Timestamp, usize)>,
+    /// Alerts whose `backend_update_timestamp` is not one parseable string: always candidates.
+    irregular: Vec<usize>,
     extra: HashMap<usize, AlertExtra>,
 }
 
 impl Alerts {
     fn index(&self, id: &str) -> Result<usize, SimError> {
-        self.by_id.get(id).copied().ok_or_else(|| not_found(format!("no alert {id}")))
+        self.by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| not_found(format!("no alert {id}")))
     }
 
     fn insert_all(&mut self, docs: Vec<Doc>) {
-        let before = self.order.len();
         for doc in docs {
             // An alert without an id cannot be fetched, noted or closed: CBC has none such.
             let Some(id) = doc.get("id").and_then(Value::as_str).map(str::to_string) else {
                 tracing::warn!("alert without an id dropped");
                 continue;
             };
-            let backend = doc
-                .get("backend_timestamp")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(Timestamp::UNIX_EPOCH);
-            let entry = AlertEntry { doc: Arc::new(doc), backend };
-            match self.by_id.get(&id) {
-                Some(&i) => self.entries[i] = entry,
-                None => {
-                    self.by_id.insert(id, self.entries.len());
-                    self.order.push(self.entries.len());
-                    self.entries.push(entry);
+            let entry = AlertEntry::new(doc);
+            let i = match self.by_id.get(&id) {
+                Some(&i) => {
+                    self.unindex_update(i);
+                    self.entries[i] = entry;
+                    i
                 }
-            }
+                None => {
+                    let i = self.entries.len();
+                    self.by_id.insert(id, i);
+                    self.order.push(i);
+                    self.entries.push(entry);
+                    i
+                }
+            };
+            self.index_update(i);
         }
-        if self.order.len() != before || !self.order.is_empty() {
-            // Mostly sorted already (live alerts are newest): the stable sort is near-linear.
-            let entries = &self.entries;
-            self.order.sort_by_key(|&i| (entries[i].backend, i));
-        }
+        // Mostly sorted already (live alerts are the newest): the stable sort is near-linear.
+        let entries = &self.entries;
+        self.order.sort_by_key(|&i| (entries[i].backend, i));
     }
 
     /// The `order` slice inside `time_range`.
     fn window(&self, filter: &Filter) -> &[usize] {
-        let Some(w) = filter.time_range else { return &self.order };
-        let lo = w.start.map_or(0, |s| self.order.partition_point(|&i| self.entries[i].backend < s));
-        let hi = w.end.map_or(self.order.len(), |e| self.order.partition_point(|&i| self.entries[i].backend <= e));
+        let Some(w) = filter.time_range else {
+            return &self.order;
+        };
+        let lo = w.start.map_or(0, |s| {
+            self.order.partition_point(|&i| self.entries[i].backend < s)
+        });
+        let hi = w.end.map_or(self.order.len(), |e| {
+            self.order
+                .partition_point(|&i| self.entries[i].backend <= e)
+        });
         &self.order[lo..hi.max(lo)]
+    }
+
+    fn index_update(&mut self, i: usize) {
+        match self.entries[i].updated {
+            Some(t) => {
+                self.updated.insert((t, i));
+            }
+            None => self.irregular.push(i),
+        }
+    }
+
+    fn unindex_update(&mut self, i: usize) {
+        match self.entries[i].updated {
+            Some(t) => {
+                self.updated.remove(&(t, i));
+            }
+            None => self.irregular.retain(|&j| j != i),
+        }
+    }
+
+    /// The entries worth testing, in index order: the `time_range` slice of the index, or, when
+    /// the criteria bound `backend_update_timestamp` to fewer alerts than that, those alerts.
+    fn candidates(&self, filter: &Filter) -> Cow<'_, [usize]> {
+        let window = self.window(filter);
+        let Some(w) = filter.time_window("backend_update_timestamp") else {
+            return Cow::Borrowed(window);
+        };
+        let lo = (w.start.unwrap_or(Timestamp::MIN), 0);
+        let hi = (w.end.unwrap_or(Timestamp::MAX), usize::MAX);
+        if lo > hi {
+            // An inverted window matches nothing (and `BTreeSet::range` would panic on it).
+            return Cow::Owned(Vec::new());
+        }
+        let mut picked = Vec::new();
+        for &(_, i) in self.updated.range(lo..=hi) {
+            if picked.len() >= window.len() {
+                return Cow::Borrowed(window);
+            }
+            picked.push(i);
+        }
+        picked.extend_from_slice(&self.irregular);
+        if let Some(tr) = filter.time_range {
+            picked.retain(|&i| tr.contains(self.entries[i].backend));
+        }
+        picked.sort_unstable_by_key(|&i| (self.entries[i].backend, i));
+        Cow::Owned(picked)
     }
 
     /// Matching entries in the requested order; `None` sort = `backend_timestamp` DESC.
     fn search_all(&self, filter: &Filter, sort: &[SortSpec]) -> Vec<usize> {
-        let window = self.window(filter);
+        let window = self.candidates(filter);
         let ascending = default_order(sort);
         let mut hits: Vec<usize> = match ascending {
-            Some(true) => window.iter().copied().filter(|&i| filter.matches(&self.entries[i].doc)).collect(),
-            _ => window.iter().rev().copied().filter(|&i| filter.matches(&self.entries[i].doc)).collect(),
+            Some(true) => window
+                .iter()
+                .copied()
+                .filter(|&i| filter.matches(&self.entries[i].doc))
+                .collect(),
+            _ => window
+                .iter()
+                .rev()
+                .copied()
+                .filter(|&i| filter.matches(&self.entries[i].doc))
+                .collect(),
         };
         if ascending.is_none() {
             query::sort_by_specs(&mut hits, |i| &*self.entries[i].doc, sort);
@@ -1087,39 +1441,83 @@ impl Alerts {
 
     /// One page (`skip` 0-based) and the total number of matches. With the default order only
     /// the page's documents are touched beyond the filter.
-    fn search(&self, filter: &Filter, sort: &[SortSpec], skip: usize, rows: usize) -> (Vec<Arc<Doc>>, usize) {
-        let page = |hits: &mut dyn Iterator<Item = usize>| -> (Vec<Arc<Doc>>, usize) {
+    fn search(
+        &self,
+        filter: &Filter,
+        sort: &[SortSpec],
+        skip: usize,
+        rows: usize,
+    ) -> (Vec<Arc<[u8]>>, usize) {
+        let page = |hits: &mut dyn Iterator<Item = usize>| -> (Vec<Arc<[u8]>>, usize) {
             let mut results = Vec::with_capacity(rows.min(1000));
             let mut found = 0;
             for i in hits {
                 if found >= skip && results.len() < rows {
-                    results.push(self.entries[i].doc.clone());
+                    results.push(self.entries[i].json());
                 }
                 found += 1;
             }
             (results, found)
         };
-        let window = self.window(filter);
+        let window = self.candidates(filter);
         let matches = |i: &usize| filter.matches(&self.entries[*i].doc);
-        match default_order(sort) {
+        let ordered = default_order(sort);
+        if filter.matches_everything()
+            && let Some(ascending) = ordered
+        {
+            // Nothing to test: the page is a slice of the index.
+            let page = |it: &mut dyn Iterator<Item = &usize>| {
+                it.skip(skip)
+                    .take(rows)
+                    .map(|&i| self.entries[i].json())
+                    .collect()
+            };
+            let results = if ascending {
+                page(&mut window.iter())
+            } else {
+                page(&mut window.iter().rev())
+            };
+            return (results, window.len());
+        }
+        match ordered {
             Some(true) => page(&mut window.iter().copied().filter(matches)),
             Some(false) => page(&mut window.iter().rev().copied().filter(matches)),
             None => page(&mut self.search_all(filter, sort).into_iter()),
         }
     }
 
+    /// The alert for changing at `now`: stamps `backend_update_timestamp` (every change does),
+    /// re-indexes it and drops the cached JSON.
+    fn change(&mut self, i: usize, now: Timestamp) -> &mut Doc {
+        self.unindex_update(i);
+        let stamp = iso(now);
+        // The index key is the stamp as written (milliseconds), which is what filters compare.
+        let key = stamp.parse().unwrap_or(now);
+        self.updated.insert((key, i));
+        let entry = &mut self.entries[i];
+        entry.updated = Some(key);
+        entry.json = OnceLock::new();
+        let doc = Arc::make_mut(&mut entry.doc);
+        doc.insert("backend_update_timestamp".into(), Value::String(stamp));
+        doc
+    }
+
     fn extra_mut(&mut self, i: usize) -> &mut AlertExtra {
         let doc = &self.entries[i].doc;
-        self.extra.entry(i).or_insert_with(|| AlertExtra { notes: Vec::new(), history: initial_history(doc) })
+        self.extra.entry(i).or_insert_with(|| AlertExtra {
+            notes: Vec::new(),
+            history: initial_history(doc),
+        })
     }
 
     fn add_note(&mut self, i: usize, note: Doc, now: Timestamp) {
         let extra = self.extra_mut(i);
-        extra.history.push(json!({"type": "ALERT_NOTE_ADDED", "note": note}));
+        extra
+            .history
+            .push(json!({"type": "ALERT_NOTE_ADDED", "note": note}));
         extra.notes.push(note);
-        let doc = Arc::make_mut(&mut self.entries[i].doc);
-        doc.insert("alert_notes_present".into(), Value::Bool(true));
-        doc.insert("backend_update_timestamp".into(), Value::String(iso(now)));
+        self.change(i, now)
+            .insert("alert_notes_present".into(), Value::Bool(true));
     }
 }
 
@@ -1171,7 +1569,9 @@ impl Devices {
     /// timer task: nobody can observe a device between the due time and the next access.
     fn settle(&mut self, now: Timestamp) {
         for entry in &mut self.list {
-            let Some((on, due)) = entry.pending else { continue };
+            let Some((on, due)) = entry.pending else {
+                continue;
+            };
             if due > now {
                 continue;
             }
@@ -1179,7 +1579,13 @@ impl Devices {
             let d = &mut entry.doc;
             d.insert("quarantined".into(), on.into());
             let bypass = d.get("status").and_then(Value::as_str) == Some("BYPASS");
-            let status = if on { "QUARANTINE" } else if bypass { "BYPASS" } else { "REGISTERED" };
+            let status = if on {
+                "QUARANTINE"
+            } else if bypass {
+                "BYPASS"
+            } else {
+                "REGISTERED"
+            };
             d.insert("status".into(), status.into());
             d.insert("last_contact_time".into(), iso(due).into());
         }
@@ -1202,7 +1608,11 @@ struct Evidence {
 
 impl Evidence {
     fn insert_process(&mut self, doc: Doc) {
-        let Some(guid) = doc.get("process_guid").and_then(Value::as_str).map(str::to_string) else {
+        let Some(guid) = doc
+            .get("process_guid")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             tracing::warn!("process without process_guid dropped");
             return;
         };
@@ -1211,8 +1621,15 @@ impl Evidence {
             return;
         }
         let idx = self.processes.len();
-        if let Some(parent) = doc.get("parent_guid").and_then(Value::as_str).filter(|p| *p != guid) {
-            self.children.entry(parent.to_string()).or_default().push(idx);
+        if let Some(parent) = doc
+            .get("parent_guid")
+            .and_then(Value::as_str)
+            .filter(|p| *p != guid)
+        {
+            self.children
+                .entry(parent.to_string())
+                .or_default()
+                .push(idx);
         }
         self.proc_by_guid.insert(guid, idx);
         self.processes.push(Arc::new(doc));
@@ -1293,7 +1710,12 @@ impl Evidence {
         let parent = self.parent_of(idx);
         let children: Vec<Value> = self.child_indices(idx).map(doc).collect();
         let siblings: Vec<Value> = parent
-            .map(|p| self.child_indices(p).filter(|&s| s != idx).map(doc).collect())
+            .map(|p| {
+                self.child_indices(p)
+                    .filter(|&s| s != idx)
+                    .map(doc)
+                    .collect()
+            })
             .unwrap_or_default();
         json!({
             "process": doc(idx),
@@ -1336,6 +1758,9 @@ struct Jobs {
 
 impl Jobs {
     fn get_mut(&mut self, kind: JobKind, id: &str) -> Result<&mut SearchJob, SimError> {
-        self.search.get_mut(id).filter(|j| j.kind == kind).ok_or_else(|| not_found(format!("no job {id}")))
+        self.search
+            .get_mut(id)
+            .filter(|j| j.kind == kind)
+            .ok_or_else(|| not_found(format!("no job {id}")))
     }
 }
