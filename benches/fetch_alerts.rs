@@ -20,7 +20,10 @@
 //! hidden `--child-rust` argument, or `python benches/sdk_fetch.py` — so the figures are of a
 //! process doing only the fetch. `wait4` gives each child's wall time (spawn → exit), user + sys
 //! CPU and peak RSS; each child also reports its in-process fetch wall time (without interpreter
-//! start and imports). Sides alternate, medians are reported, and the table plus
+//! start and imports), and the simulator's CPU time during each child is recorded. One
+//! unrecorded warm-up run per side comes first (it also fills the simulator's per-alert JSON
+//! cache, which makes its first search several times slower). Sides alternate, medians are
+//! reported, and the table plus
 //! `target/bench-fetch-alerts.json` carry the SDK/ours ratios against the goals (≥ 10× wall,
 //! ≥ 15× CPU, ≥ 5× RSS). Speed is reported, never asserted; correctness is: both sides must
 //! get exactly the backlog, with the same set of ids and the same touched-field figures, or
@@ -133,6 +136,20 @@ impl Opts {
         }
         if !matches!(o.runtime.as_str(), "multi" | "current") {
             bail!("--runtime must be multi or current");
+        }
+        if o.alerts > 10_000 {
+            bail!(
+                "--alerts {} is beyond the 10 000-row search window both clients stop at",
+                o.alerts
+            );
+        }
+        if o.sdk && o.alerts > o.rows && o.alerts % o.rows == 1 {
+            bail!(
+                "--alerts {} = k·rows + 1 with rows {}: SDK 1.5.10 never requests the last alert then \
+                 (known paging bug), so the sides could not be compared; pick other values",
+                o.alerts,
+                o.rows
+            );
         }
         Ok(o)
     }
@@ -363,6 +380,8 @@ struct Sample {
     cpu_user_s: f64,
     cpu_sys_s: f64,
     maxrss_kib: i64,
+    /// CPU the simulator spent while this child ran (both sides pay it in their wall time).
+    sim_cpu_s: Option<f64>,
     report: Value,
 }
 
@@ -378,12 +397,23 @@ impl Sample {
     }
 }
 
+/// CPU time used so far by every thread of process `pid` (Linux `schedstat`, nanoseconds).
+fn process_cpu_s(pid: u32) -> Option<f64> {
+    let mut ns: u64 = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(ns as f64 / 1e9)
+}
+
 /// Runs `cmd` to completion, reaping it with `wait4` for its rusage.
-fn measure(mut cmd: Command, what: &str) -> Result<Sample> {
+fn measure(mut cmd: Command, what: &str, sim_pid: u32) -> Result<Sample> {
     let err = tempfile::tempfile()?;
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(err.try_clone()?);
+    let sim0 = process_cpu_s(sim_pid);
     let t0 = Instant::now();
     let mut child = cmd
         .spawn()
@@ -409,6 +439,7 @@ fn measure(mut cmd: Command, what: &str) -> Result<Sample> {
         }
     }
     let wall = t0.elapsed();
+    let sim_cpu_s = sim0.zip(process_cpu_s(sim_pid)).map(|(a, b)| b - a);
     // `child` was reaped by wait4: dropping the handle neither waits nor kills.
     drop(child);
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
@@ -434,6 +465,7 @@ fn measure(mut cmd: Command, what: &str) -> Result<Sample> {
         cpu_user_s: tv_s(ru.ru_utime),
         cpu_sys_s: tv_s(ru.ru_stime),
         maxrss_kib: ru.ru_maxrss,
+        sim_cpu_s,
         report,
     })
 }
@@ -542,6 +574,8 @@ fn run(args: &[String]) -> Result<ExitCode> {
         sim.url
     );
 
+    let sim_pid = sim.child.id();
+    let load_before = load_average();
     let self_exe = std::env::current_exe()?;
     let ours_cmd = || {
         let mut c = Command::new(&self_exe);
@@ -581,20 +615,21 @@ fn run(args: &[String]) -> Result<ExitCode> {
             ["ours", "sdk"]
         } {
             let s = match side {
-                "ours" if o.ours => measure(ours_cmd(), "our fetch child")?,
+                "ours" if o.ours => measure(ours_cmd(), "our fetch child", sim_pid)?,
                 "sdk" => match &python {
-                    Some(py) => measure(sdk_cmd(py), "SDK fetch child")?,
+                    Some(py) => measure(sdk_cmd(py), "SDK fetch child", sim_pid)?,
                     None => continue,
                 },
                 _ => continue,
             };
             eprintln!(
-                "fetch_alerts: {label:<12} {side:<4} alerts {:>6}  process wall {:>8.1} ms  fetch wall {:>8.1} ms  CPU {:>8.1} ms  RSS {:>7.1} MiB",
+                "fetch_alerts: {label:<12} {side:<4} alerts {:>6}  process wall {:>8.1} ms  fetch wall {:>8.1} ms  CPU {:>8.1} ms  RSS {:>7.1} MiB  (sim CPU {:>5.1} ms)",
                 s.alerts(),
                 s.process_wall_s * 1e3,
                 s.fetch_wall_s() * 1e3,
                 s.cpu_s() * 1e3,
-                s.maxrss_kib as f64 / 1024.0
+                s.maxrss_kib as f64 / 1024.0,
+                s.sim_cpu_s.unwrap_or(f64::NAN) * 1e3,
             );
             if !warm {
                 if side == "ours" { &mut ours } else { &mut sdk }.push(s);
@@ -602,6 +637,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
     }
     drop(sim);
+    let load_after = load_average();
 
     // Correctness (not speed): every run got exactly the backlog, the same id set, and both
     // sides read the same values from the touched fields.
@@ -695,6 +731,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             "cpu_sys_s": col(&|s| s.cpu_sys_s),
             "fetch_cpu_s": col(&|s| s.report["fetch_cpu_s"].as_f64().unwrap_or(f64::NAN)),
             "peak_rss_kib": col(&|s| s.maxrss_kib as f64),
+            "sim_cpu_s": col(&|s| s.sim_cpu_s.unwrap_or(f64::NAN)),
             "child_report_last_run": last,
         }))
     };
@@ -707,20 +744,27 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "fetch_alerts: {} alerts, rows {} per page, TLS (sim CA), sim seed {}, {} run(s) per side after {} warm-up, medians; our runtime: {}",
         o.alerts, o.rows, o.seed, o.runs, o.warmup, o.runtime
     );
+    if let (Some(b), Some(a)) = (load_before, load_after) {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!(
+            "machine: {cpus} CPU(s), 1-min load average {b:.1} before / {a:.1} after (other work skews wall times)"
+        );
+    }
     println!(
-        "{:<6} {:>7} {:>14} {:>12} {:>16} {:>11}",
-        "side", "alerts", "process wall", "fetch wall", "CPU (user+sys)", "peak RSS"
+        "{:<6} {:>7} {:>14} {:>12} {:>16} {:>11} {:>10}",
+        "side", "alerts", "process wall", "fetch wall", "CPU (user+sys)", "peak RSS", "sim CPU"
     );
     for (name, s) in [("ours", &ours_sum), ("sdk", &sdk_sum)] {
         if s.is_some() {
             println!(
-                "{:<6} {:>7} {:>11.1} ms {:>9.1} ms {:>13.1} ms {:>7.1} MiB",
+                "{:<6} {:>7} {:>11.1} ms {:>9.1} ms {:>13.1} ms {:>7.1} MiB {:>7.1} ms",
                 name,
                 s.as_ref().map_or(0, |v| v["alerts"].as_u64().unwrap_or(0)),
                 med(s, "process_wall_s").unwrap_or(f64::NAN) * 1e3,
                 med(s, "fetch_wall_s").unwrap_or(f64::NAN) * 1e3,
                 med(s, "cpu_s").unwrap_or(f64::NAN) * 1e3,
                 med(s, "peak_rss_kib").unwrap_or(f64::NAN) / 1024.0,
+                med(s, "sim_cpu_s").unwrap_or(f64::NAN) * 1e3,
             );
         }
     }
@@ -768,6 +812,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "tls": true,
         "sdk_version": python.as_ref().map(|_| SDK_VERSION),
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "load_average_1m": {"before": load_before, "after": load_after},
         "id_digest": id_digest,
         "ours": ours_sum,
         "sdk": sdk_sum,
@@ -789,6 +834,16 @@ fn run(args: &[String]) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The 1-minute load average: other work on the machine skews wall times (and CPU, less).
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn median(v: &[f64]) -> f64 {

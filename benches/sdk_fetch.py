@@ -46,6 +46,7 @@ def main():
     # Touch the same fields as the Rust side, through the SDK's attribute access. Reading a
     # field that is absent from a search row makes the SDK fetch the whole alert again (a GET)
     # before raising AttributeError, so optional fields are read only when the row has them.
+    # Present = a non-empty value (our client reads "" and null alike as absent).
     severity_sum = 0
     device_name_chars = device_name_present = 0
     process_name_chars = process_name_present = 0
@@ -54,10 +55,10 @@ def main():
     for a in alerts:
         info = a._info
         severity_sum += a.severity or 0
-        if info.get("device_name") is not None:
+        if info.get("device_name"):
             device_name_present += 1
             device_name_chars += len(a.device_name)
-        if info.get("process_name") is not None:
+        if info.get("process_name"):
             process_name_present += 1
             process_name_chars += len(a.process_name)
         if a.backend_timestamp:
