@@ -39,11 +39,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 
-use socdeck::cbc::model::{Alert, AlertSearch};
+use socdeck::cbc::model::{Alert, AlertRecord, AlertSearch, AlertSummary};
 use socdeck::cbc::{Client, ClientConfig, Token};
 
 const CHILD_ARG: &str = "--child-rust";
 /// The sim token reaches the children through the environment, never through `argv` (`ps`).
+/// `summary` or `full`: which alert type our side parses.
+const PARSE_ENV: &str = "FETCH_ALERTS_PARSE";
 const TOKEN_ENV: &str = "FETCH_ALERTS_TOKEN";
 const SDK_VERSION: &str = "1.5.10";
 const GOAL_WALL: f64 = 10.0;
@@ -183,7 +185,61 @@ fn child_rust(args: &[String]) -> Result<()> {
         rows,
         ..Default::default()
     };
-    let alerts: Vec<Alert> = rt.block_on(client.search_alerts_all(&search))?;
+    // `summary` (default) is what the queue parses: the listed fields, the rest skipped
+    // unbuilt; `full` builds every field of every alert (the detail view's type).
+    let parse = std::env::var(PARSE_ENV).unwrap_or_else(|_| "summary".into());
+    match parse.as_str() {
+        "full" => finish::<Alert>(&rt, &client, &search, wall0, cpu0, t_runtime, t_client, runtime, &parse),
+        _ => finish::<AlertSummary>(&rt, &client, &search, wall0, cpu0, t_runtime, t_client, runtime, "summary"),
+    }
+}
+
+/// Fields the benchmark touches, on either representation.
+trait Touch: AlertRecord {
+    fn severity(&self) -> Option<i64>;
+    fn device_name(&self) -> Option<&str>;
+    fn process_name(&self) -> Option<&str>;
+    fn backend_timestamp(&self) -> Option<jiff::Timestamp>;
+    fn workflow_status(&self) -> Option<&str>;
+}
+
+macro_rules! touch_impl {
+    ($t:ty) => {
+        impl Touch for $t {
+            fn severity(&self) -> Option<i64> {
+                self.severity
+            }
+            fn device_name(&self) -> Option<&str> {
+                self.device_name.as_deref()
+            }
+            fn process_name(&self) -> Option<&str> {
+                self.process_name.as_deref()
+            }
+            fn backend_timestamp(&self) -> Option<jiff::Timestamp> {
+                self.backend_timestamp
+            }
+            fn workflow_status(&self) -> Option<&str> {
+                self.workflow.as_ref().and_then(|w| w.status.as_deref())
+            }
+        }
+    };
+}
+touch_impl!(Alert);
+touch_impl!(AlertSummary);
+
+#[allow(clippy::too_many_arguments)]
+fn finish<T: Touch>(
+    rt: &tokio::runtime::Runtime,
+    client: &Client,
+    search: &AlertSearch,
+    wall0: Instant,
+    cpu0: f64,
+    t_runtime: std::time::Duration,
+    t_client: std::time::Duration,
+    runtime: &str,
+    parse: &str,
+) -> Result<()> {
+    let alerts: Vec<T> = rt.block_on(client.search_alerts_all_as::<T>(search))?;
     let t_fetched = wall0.elapsed();
 
     // Touch the same fields as the SDK side.
@@ -196,29 +252,25 @@ fn child_rust(args: &[String]) -> Result<()> {
     let mut backend_ts_xor: i64 = 0;
     let mut status_counts: BTreeMap<&str, u64> = BTreeMap::new();
     for a in &alerts {
-        severity_sum += a.severity.unwrap_or(0);
-        if let Some(d) = &a.device_name {
+        severity_sum += a.severity().unwrap_or(0);
+        if let Some(d) = a.device_name() {
             device_name_present += 1;
             device_name_chars += d.chars().count();
         }
-        if let Some(p) = &a.process_name {
+        if let Some(p) = a.process_name() {
             process_name_present += 1;
             process_name_chars += p.chars().count();
         }
-        if let Some(ts) = a.backend_timestamp {
+        if let Some(ts) = a.backend_timestamp() {
             backend_ts_present += 1;
             backend_ts_xor ^= ts.as_second();
         }
-        let status = a
-            .workflow
-            .as_ref()
-            .and_then(|w| w.status.as_deref())
-            .unwrap_or("");
+        let status = a.workflow_status().unwrap_or("");
         *status_counts.entry(status).or_default() += 1;
     }
     let mut ids: Vec<&str> = alerts
         .iter()
-        .map(|a| a.id.as_deref().unwrap_or(""))
+        .map(|a| a.id().unwrap_or(""))
         .collect();
     ids.sort_unstable();
     let fetch_wall = wall0.elapsed();
@@ -236,7 +288,8 @@ fn child_rust(args: &[String]) -> Result<()> {
             "touch": (fetch_wall - t_fetched).as_secs_f64(),
         },
         "runtime": runtime,
-        "alert_size_bytes": std::mem::size_of::<Alert>(),
+        "alert_size_bytes": std::mem::size_of::<T>(),
+        "parse": parse,
         "touched": {
             "severity_sum": severity_sum,
             "device_name_chars": device_name_chars,

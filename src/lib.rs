@@ -7,3 +7,4 @@ pub mod commands;
 pub mod config;
 pub mod sim;
 pub mod sla;
+pub mod text;

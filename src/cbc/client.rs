@@ -535,22 +535,30 @@ impl Client {
 
     /// One page of an alert search.
     pub async fn search_alerts(&self, search: &AlertSearch) -> Result<AlertPage, ApiError> {
-        self.post_read(&self.alerts_url("alerts/_search"), search, "alert search")
-            .await
+        self.search_alerts_as(search).await
+    }
+
+    /// One page of an alert search, parsed as full alerts or as summaries.
+    pub async fn search_alerts_as<T: AlertRecord>(&self, search: &AlertSearch) -> Result<AlertPage<T>, ApiError> {
+        self.post_read(&self.alerts_url("alerts/_search"), search, "alert search").await
     }
 
     /// Every alert a search reaches (offset paging, at most CBC's 10 000-row window).
     pub async fn search_alerts_all(&self, search: &AlertSearch) -> Result<Vec<Alert>, ApiError> {
-        let mut out: Vec<Alert> = Vec::new();
+        self.search_alerts_all_as(search).await
+    }
+
+    /// [`Client::search_alerts_all`], parsed as full alerts or as summaries.
+    pub async fn search_alerts_all_as<T: AlertRecord>(&self, search: &AlertSearch) -> Result<Vec<T>, ApiError> {
+        let mut out: Vec<T> = Vec::new();
         let mut q = search.clone();
         q.start = None;
         loop {
-            let page = self.search_alerts(&q).await?;
-            let reachable = page
-                .num_available
-                .unwrap_or(page.num_found)
-                .min(page.num_found)
-                .min(MAX_SEARCH_WINDOW);
+            let page: AlertPage<T> = self.search_alerts_as(&q).await?;
+            let reachable = page.num_available.unwrap_or(page.num_found).min(page.num_found).min(MAX_SEARCH_WINDOW);
+            if out.is_empty() {
+                out.reserve_exact(reachable as usize);
+            }
             let got = page.results.len();
             out.extend(page.results);
             if got == 0 || out.len() as u64 >= reachable {

@@ -469,9 +469,13 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// Declares a CBC object: a struct whose fields are all [`LenientField`]s, plus `extra` for
 /// unknown keys, with a streaming lenient `Deserialize` and a `Serialize` that leaves absent
 /// fields out. A field may name its JSON key (`alert_type = "type": Option<String>`).
+///
+/// Prefixed with `skip_unknown;` it declares a *projection*: unknown keys are skipped without
+/// being built (lists that need a few fields of big documents), and `extra` stays empty.
 #[macro_export]
 macro_rules! cbc_object {
-    (
+    (skip_unknown; $($rest:tt)*) => { $crate::cbc_object!(@object skip; $($rest)*); };
+    (@object $unknown:ident;
         $(#[$meta:meta])*
         pub struct $name:ident {
             $( $(#[$fmeta:meta])* $field:ident $(= $json:literal)? : $ty:ty ),* $(,)?
@@ -510,10 +514,7 @@ macro_rules! cbc_object {
                                         out.$field = map.next_value::<$crate::cbc::lenient::Lenient<$ty>>()?.0;
                                     }
                                 )*
-                                _ => {
-                                    let v: $crate::cbc::lenient::ExtraValue = map.next_value()?;
-                                    out.extra.insert(key.into_owned(), v);
-                                }
+                                _ => $crate::cbc_object!(@unknown $unknown, map, out, key),
                             }
                         }
                         Ok(out)
@@ -523,6 +524,15 @@ macro_rules! cbc_object {
             }
         }
     };
+    (@unknown keep, $map:ident, $out:ident, $key:ident) => {{
+        let v: $crate::cbc::lenient::ExtraValue = $map.next_value()?;
+        $out.extra.insert($key.into_owned(), v);
+    }};
+    (@unknown skip, $map:ident, $out:ident, $key:ident) => {{
+        let _ = &$out;
+        $map.next_value::<serde::de::IgnoredAny>()?;
+    }};
     (@key $field:ident $json:literal) => { $json };
     (@key $field:ident) => { stringify!($field) };
+    ($($rest:tt)*) => { $crate::cbc_object!(@object keep; $($rest)*); };
 }

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::client::Client;
 use super::error::ApiError;
-use super::model::{Alert, AlertSearch, MAX_SEARCH_WINDOW, Order, SortField, TimeRange};
+use super::model::{Alert, AlertRecord, AlertSearch, MAX_SEARCH_WINDOW, Order, SortField, TimeRange};
 
 /// The field polling follows.
 pub const UPDATE_FIELD: &str = "backend_update_timestamp";
@@ -21,14 +21,20 @@ pub const UPDATE_FIELD: &str = "backend_update_timestamp";
 const MAX_WINDOW_ATTEMPTS: u32 = 3;
 
 /// What a window fetch returned.
-#[derive(Debug, Default)]
-pub struct WindowResult {
-    pub alerts: Vec<Alert>,
+#[derive(Debug)]
+pub struct WindowResult<T = Alert> {
+    pub alerts: Vec<T>,
     /// Requests sent.
     pub requests: u32,
     /// Windows that still had more than 10 000 hits at millisecond width (hits beyond were
     /// unreachable); 0 in any sane tenant.
     pub truncated_windows: u32,
+}
+
+impl<T> Default for WindowResult<T> {
+    fn default() -> Self {
+        WindowResult { alerts: Vec::new(), requests: 0, truncated_windows: 0 }
+    }
 }
 
 /// Fetches every alert matching `base` whose `field` lies in `[start, end]`.
@@ -39,7 +45,18 @@ pub async fn fetch_window(
     start: Timestamp,
     end: Timestamp,
 ) -> Result<WindowResult, ApiError> {
-    let mut out = WindowResult::default();
+    fetch_window_as(client, base, field, start, end).await
+}
+
+/// [`fetch_window`], parsed as full alerts or as summaries.
+pub async fn fetch_window_as<T: AlertRecord>(
+    client: &Client,
+    base: &AlertSearch,
+    field: &str,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<WindowResult<T>, ApiError> {
+    let mut out = WindowResult::<T>::default();
     let mut seen = HashSet::new();
     // Explicit stack instead of recursion: async recursion needs boxing, and a stack is clearer.
     let mut windows = vec![(start, end)];
@@ -47,7 +64,7 @@ pub async fn fetch_window(
         match fetch_fitting(client, base, field, lo, hi, &mut out).await? {
             Fetched::All(alerts) => {
                 for a in alerts {
-                    if a.id.as_ref().is_none_or(|id| seen.insert(id.clone())) {
+                    if a.id().is_none_or(|id| seen.insert(id.to_owned())) {
                         out.alerts.push(a);
                     }
                 }
@@ -63,19 +80,19 @@ pub async fn fetch_window(
     Ok(out)
 }
 
-enum Fetched {
-    All(Vec<Alert>),
+enum Fetched<T> {
+    All(Vec<T>),
     TooMany,
 }
 
-async fn fetch_fitting(
+async fn fetch_fitting<T: AlertRecord>(
     client: &Client,
     base: &AlertSearch,
     field: &str,
     lo: Timestamp,
     hi: Timestamp,
-    stats: &mut WindowResult,
-) -> Result<Fetched, ApiError> {
+    stats: &mut WindowResult<T>,
+) -> Result<Fetched<T>, ApiError> {
     let mut q = base.clone();
     q.criteria = q
         .criteria
@@ -84,11 +101,11 @@ async fn fetch_fitting(
     q.start = None;
     let splittable = hi.duration_since(lo) > SignedDuration::from_millis(1);
 
-    let mut collected: HashMap<String, Alert> = HashMap::new();
+    let mut collected: HashMap<String, T> = HashMap::new();
     let mut anonymous = Vec::new();
     for _ in 0..MAX_WINDOW_ATTEMPTS {
         q.start = None;
-        let first = client.search_alerts(&q).await?;
+        let first = client.search_alerts_as::<T>(&q).await?;
         stats.requests += 1;
         if first.num_found > MAX_SEARCH_WINDOW && splittable {
             return Ok(Fetched::TooMany);
@@ -105,7 +122,7 @@ async fn fetch_fitting(
             let next = got + 1;
             q.start = Some(next as u32);
             q.rows = q.rows.min((MAX_SEARCH_WINDOW + 1 - next) as u32);
-            let page = client.search_alerts(&q).await?;
+            let page = client.search_alerts_as::<T>(&q).await?;
             stats.requests += 1;
             if page.num_found != expected {
                 // Alerts entered or left the window while we paged: rows shifted, one may have
@@ -123,14 +140,14 @@ async fn fetch_fitting(
             break;
         }
     }
-    let mut all: Vec<Alert> = collected.into_values().collect();
+    let mut all: Vec<T> = collected.into_values().collect();
     all.extend(anonymous);
     Ok(Fetched::All(all))
 }
 
-fn add(into: &mut HashMap<String, Alert>, anonymous: &mut Vec<Alert>, alerts: Vec<Alert>) {
+fn add<T: AlertRecord>(into: &mut HashMap<String, T>, anonymous: &mut Vec<T>, alerts: Vec<T>) {
     for a in alerts {
-        match a.id.clone() {
+        match a.id().map(str::to_owned) {
             Some(id) => {
                 merge_one(into, id, a);
             }
@@ -145,14 +162,14 @@ fn midpoint(lo: Timestamp, hi: Timestamp) -> Timestamp {
 }
 
 /// Keeps the newer version of an alert: a late page must not undo a fresher update.
-fn merge_one(store: &mut HashMap<String, Alert>, id: String, incoming: Alert) -> Merge {
+fn merge_one<T: AlertRecord>(store: &mut HashMap<String, T>, id: String, incoming: T) -> Merge {
     match store.get_mut(&id) {
         None => {
             store.insert(id, incoming);
             Merge::New
         }
         Some(existing) => {
-            if incoming.backend_update_timestamp >= existing.backend_update_timestamp {
+            if incoming.updated_at() >= existing.updated_at() {
                 let changed = *existing != incoming;
                 *existing = incoming;
                 if changed { Merge::Updated } else { Merge::Same }
@@ -179,10 +196,10 @@ pub struct MergeStats {
 
 /// Merges polled alerts into `store` by id (alerts without an id are dropped: they cannot be
 /// told apart or acted on).
-pub fn merge_alerts(store: &mut HashMap<String, Alert>, incoming: Vec<Alert>) -> MergeStats {
+pub fn merge_alerts<T: AlertRecord>(store: &mut HashMap<String, T>, incoming: Vec<T>) -> MergeStats {
     let mut stats = MergeStats::default();
     for a in incoming {
-        let Some(id) = a.id.clone() else { continue };
+        let Some(id) = a.id().map(str::to_owned) else { continue };
         match merge_one(store, id, a) {
             Merge::New => stats.new += 1,
             Merge::Updated => stats.updated += 1,
