@@ -8,3 +8,7 @@ pub mod config;
 pub mod sim;
 pub mod sla;
 pub mod text;
+pub mod app;
+pub mod notify;
+pub mod runtime;
+pub mod ui;

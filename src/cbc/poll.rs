@@ -248,15 +248,25 @@ impl AlertPoller {
 
     /// Reads the next window. The window advances only when the whole read succeeded, so a
     /// failed poll loses nothing: the next one covers it.
-    pub async fn poll(
+    pub async fn poll(&mut self, client: &Client, now: Timestamp) -> Result<WindowResult, ApiError> {
+        self.poll_as(client, now).await
+    }
+
+    /// [`AlertPoller::poll`], parsed as full alerts or as summaries.
+    pub async fn poll_as<T: AlertRecord>(
         &mut self,
         client: &Client,
         now: Timestamp,
-    ) -> Result<WindowResult, ApiError> {
+    ) -> Result<WindowResult<T>, ApiError> {
         let (start, end) = self.next_window(now);
-        let result = fetch_window(client, &self.base, UPDATE_FIELD, start, end).await?;
+        let result = fetch_window_as(client, &self.base, UPDATE_FIELD, start, end).await?;
         self.last_end = Some(end);
         Ok(result)
+    }
+
+    /// Continues after a first load that read everything up to `end` by other means.
+    pub fn resume_after(&mut self, end: Timestamp) {
+        self.last_end = Some(end);
     }
 }
 

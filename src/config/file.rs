@@ -13,6 +13,14 @@
 //! interval_s = 15
 //! overlap_s = 120
 //!
+//! [ui]
+//! theme = "default"               # default, light, high-contrast, mono, or themes/NAME.toml
+//! keymap = "default"              # default or vim; keymap.toml next to this file overrides keys
+//!
+//! [notify]
+//! desktop = true                  # desktop notifications (where there is a D-Bus session)
+//! bell = true                     # terminal bell on new high-level alerts
+//!
 //! [[org]]
 //! name = "Acme"
 //! url = "https://defense.conferdeploy.net"
@@ -58,6 +66,8 @@ pub struct Config {
     pub read_only: bool,
     pub sla: SlaConfig,
     pub poll: PollConfig,
+    pub ui: UiConfig,
+    pub notify: NotifyConfig,
     /// The `[[org]]` entries, in file order.
     #[serde(rename = "org")]
     pub orgs: Vec<OrgConfig>,
@@ -65,9 +75,11 @@ pub struct Config {
 
 /// Top-level keys this version understands. Add new sections (`theme`, `keymap`, `notify`,
 /// `rules_file`, ...) here when adding them to [`Config`], or they are reported as unknown.
-const TOP_KEYS: &[&str] = &["analyst", "read_only", "sla", "poll", "org"];
+const TOP_KEYS: &[&str] = &["analyst", "read_only", "sla", "poll", "ui", "notify", "org"];
 const SLA_KEYS: &[&str] = &["warning_min", "critical_min", "first_report_min"];
 const POLL_KEYS: &[&str] = &["interval_s", "overlap_s"];
+const UI_KEYS: &[&str] = &["theme", "keymap"];
+const NOTIFY_KEYS: &[&str] = &["desktop", "bell"];
 const ORG_KEYS: &[&str] = &[
     "name",
     "url",
@@ -111,6 +123,48 @@ impl Default for PollConfig {
         PollConfig {
             interval_s: 15,
             overlap_s: 120,
+        }
+    }
+}
+
+/// `[ui]`: look and keys. `None` means `"default"` (see [`UiConfig::theme_name`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct UiConfig {
+    /// A built-in theme (`default`, `light`, `high-contrast`, `mono`) or `themes/NAME.toml` in
+    /// the config directory. `--theme` overrides it.
+    pub theme: Option<String>,
+    /// A built-in keymap (`default`, `vim`) or `keymaps/NAME.toml` in the config directory.
+    pub keymap: Option<String>,
+}
+
+impl UiConfig {
+    /// The theme to load: the configured one, else `"default"`.
+    pub fn theme_name(&self) -> &str {
+        self.theme.as_deref().unwrap_or("default")
+    }
+
+    /// The keymap to load: the configured one, else `"default"`.
+    pub fn keymap_name(&self) -> &str {
+        self.keymap.as_deref().unwrap_or("default")
+    }
+}
+
+/// `[notify]`: how new alerts get attention.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct NotifyConfig {
+    /// Desktop notifications (needs a D-Bus session; ignored where there is none).
+    pub desktop: bool,
+    /// The terminal bell.
+    pub bell: bool,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            desktop: true,
+            bell: true,
         }
     }
 }
@@ -284,6 +338,8 @@ pub fn load_config(env: &Env, cli_override: Option<&Path>) -> Result<LoadedConfi
         let known: &[&str] = match key {
             "sla" => SLA_KEYS,
             "poll" => POLL_KEYS,
+            "ui" => UI_KEYS,
+            "notify" => NOTIFY_KEYS,
             _ => &[],
         };
         if let DeValue::Table(t) = v.get_ref() {
@@ -560,6 +616,9 @@ mod tests {
         assert_eq!(c.poll.interval_s, 15);
         assert_eq!(c.poll.overlap_s, 120);
         assert!(!c.read_only);
+        assert_eq!(c.ui.theme_name(), "default");
+        assert_eq!(c.ui.keymap_name(), "default");
+        assert!(c.notify.desktop && c.notify.bell);
     }
 
     #[test]

@@ -40,22 +40,29 @@
 //! * Tokens are held only as [`crate::cbc::Token`], which never prints; no error message
 //!   contains a token.
 
+mod check;
 mod credentials;
 mod env;
 mod error;
 mod file;
 mod ini;
+pub mod keymap;
 mod paths;
 mod perms;
+pub mod theme;
 
 use std::path::{Path, PathBuf};
 
+pub use check::{CheckReport, ConfigWarning, check_config, config_dir, no_color};
 pub use env::Env;
 pub use error::ConfigError;
 pub use file::{
-    Config, DEFAULT_TIMEZONE, LoadedConfig, OrgConfig, PollConfig, SlaConfig, load_config,
+    Config, DEFAULT_TIMEZONE, LoadedConfig, NotifyConfig, OrgConfig, PollConfig, SlaConfig,
+    UiConfig, load_config,
 };
+pub use keymap::{KeyBinding, Keymap, embedded_keymap_names, load_keymap};
 pub use paths::{config_path, credentials_search_path, data_dir};
+pub use theme::{Slot, Theme, embedded_theme_names, load_theme, parse_color, parse_modifier};
 
 use crate::cbc::Token;
 use credentials::CredStore;

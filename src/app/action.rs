@@ -1,0 +1,106 @@
+//! The console's actions: the vocabulary of keymaps, the help screen and the command palette.
+//! Each action has a stable snake_case name (what keymap files and `:` commands say) and a
+//! one-line description (what help shows). Adding an action here is all it takes for it to be
+//! bindable, listed in help and offered by the palette.
+
+use std::fmt;
+
+/// Where a binding applies. `Global` bindings work on every screen unless a screen binds the
+/// same key itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Global,
+    Queue,
+}
+
+impl Mode {
+    pub const ALL: &'static [Mode] = &[Mode::Global, Mode::Queue];
+
+    /// The section name in keymap files (`[global]`, `[queue]`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Global => "global",
+            Mode::Queue => "queue",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Mode> {
+        Mode::ALL.iter().copied().find(|m| m.name() == s)
+    }
+}
+
+macro_rules! actions {
+    ($( $variant:ident => $name:literal, $mode:ident, $desc:literal; )*) => {
+        /// Something the analyst can ask for by key, by `:` command, or from help.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $( $variant, )* }
+
+        impl Action {
+            /// Every action, in help order.
+            pub const ALL: &'static [Action] = &[ $( Action::$variant, )* ];
+
+            /// The name used in keymap files and the command palette.
+            pub fn name(self) -> &'static str {
+                match self { $( Action::$variant => $name, )* }
+            }
+
+            /// One line for the help screen and the palette.
+            pub fn description(self) -> &'static str {
+                match self { $( Action::$variant => $desc, )* }
+            }
+
+            /// The screen where the action applies.
+            pub fn mode(self) -> Mode {
+                match self { $( Action::$variant => Mode::$mode, )* }
+            }
+
+            pub fn from_name(s: &str) -> Option<Action> {
+                match s { $( $name => Some(Action::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit => "quit", Global, "Quit socdeck";
+    Help => "help", Global, "Show the keys of this screen";
+    CommandPalette => "command_palette", Global, "Run a command by name";
+    Cancel => "cancel", Global, "Close the overlay or cancel the input";
+    Refresh => "refresh", Global, "Poll every org now";
+    MoveDown => "move_down", Queue, "Select the next alert";
+    MoveUp => "move_up", Queue, "Select the previous alert";
+    PageDown => "page_down", Queue, "Move down one page";
+    PageUp => "page_up", Queue, "Move up one page";
+    First => "first", Queue, "Select the most urgent alert";
+    Last => "last", Queue, "Select the last alert";
+    FilterText => "filter_text", Queue, "Filter alerts by text";
+    CycleOrg => "cycle_org", Queue, "Show one org at a time (cycles)";
+    CycleLevel => "cycle_level", Queue, "Show one triage level at a time (cycles)";
+    CycleStatus => "cycle_status", Queue, "Show one workflow status at a time (cycles)";
+    ClearFilters => "clear_filters", Queue, "Clear every filter";
+    TogglePause => "toggle_pause", Queue, "Pause or resume live reordering";
+    TogglePreview => "toggle_preview", Queue, "Show or hide the preview of the selected alert";
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for a in Action::ALL {
+            assert!(seen.insert(a.name()), "duplicate name {}", a.name());
+            assert_eq!(Action::from_name(a.name()), Some(*a));
+            assert!(a.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}", a.name());
+            assert!(!a.description().is_empty());
+        }
+        assert_eq!(Action::from_name("no_such_action"), None);
+    }
+}

@@ -1,0 +1,56 @@
+//! Messages into the reducer and effects out of it. Everything the console reacts to — a key,
+//! the clock, a poll result, a signal — is a [`Msg`]; everything it asks the world to do is an
+//! [`Effect`]. The reducer itself does no IO, so every rule is testable without sleeping.
+
+use crossterm::event::KeyEvent;
+use jiff::Timestamp;
+
+use super::queue::{OrgIdx, Row};
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// Terminal size in columns and rows.
+    Resize(u16, u16),
+    /// The wall clock, once a second (aligned to the second).
+    Tick(Timestamp),
+    /// A poll of one org started.
+    PollStarted { org: OrgIdx },
+    /// A poll of one org finished; `initial` for the first load after start.
+    Polled { org: OrgIdx, rows: Vec<Row>, at: Timestamp, initial: bool },
+    /// A poll failed; the org's data is kept and marked stale as it ages.
+    PollFailed { org: OrgIdx, error: String, at: Timestamp, retry_at: Option<Timestamp> },
+    /// A background task died; the console stays up and says so.
+    TaskFailed(String),
+    /// SIGTERM / SIGHUP / SIGINT, or the terminal went away: save and leave.
+    Shutdown(ExitReason),
+}
+
+/// Why the console stopped; decides the exit status (128 + signal, as shells expect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    User,
+    Hangup,
+    Terminate,
+    Interrupt,
+    TerminalLost,
+}
+
+impl ExitReason {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ExitReason::User => 0,
+            ExitReason::Hangup | ExitReason::TerminalLost => 129,
+            ExitReason::Interrupt => 130,
+            ExitReason::Terminate => 143,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Poll these orgs now (all when `None`).
+    PollNow(Option<OrgIdx>),
+    /// A desktop notification (or, without a desktop session, the bell).
+    Notify { title: String, body: String },
+}

@@ -1,0 +1,238 @@
+//! The console loop: terminal in, messages from tasks, a tick aligned to the second; drain every
+//! pending message, then draw once — only when something visible changed.
+//!
+//! Terminal safety: the terminal is restored on normal exit, on a panic of the UI thread (which
+//! then ends the process), on SIGTERM / SIGHUP / SIGINT, and when the terminal goes away (a
+//! dropped SSH link: crossterm's event stream ends or errors — we leave instead of spinning).
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+
+use crate::app::queue::{OrgIdx, Row};
+use crate::app::{App, Effect, ExitReason, Msg, update};
+use crate::cbc::model::{AlertSearch, Criteria};
+use crate::cbc::poll::{AlertPoller, fetch_window};
+use crate::cbc::{ApiError, Client};
+use crate::notify::{Fallback, Notifier};
+use crate::ui;
+
+/// How each org is polled.
+#[derive(Debug, Clone)]
+pub struct PollSettings {
+    pub interval: Duration,
+    pub overlap: SignedDuration,
+    /// How far back the first load looks for open alerts.
+    pub open_lookback: SignedDuration,
+    /// How far back the first load looks for recently changed (incl. closed) alerts.
+    pub recent_lookback: SignedDuration,
+    pub rows: u32,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        PollSettings {
+            interval: Duration::from_secs(15),
+            overlap: SignedDuration::from_secs(120),
+            open_lookback: SignedDuration::from_hours(24 * 30),
+            recent_lookback: SignedDuration::from_hours(12),
+            rows: 1000,
+        }
+    }
+}
+
+/// Messages the loop may have queued at once; pollers wait when it is full.
+const CHANNEL: usize = 256;
+
+/// Runs the console until the analyst quits or a signal arrives; returns why it stopped.
+pub async fn run(mut app: App, clients: Vec<Client>, poll: PollSettings, notifier: Notifier) -> anyhow::Result<ExitReason> {
+    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
+    let mut tasks = JoinSet::new();
+    let pokes: Vec<Arc<Notify>> = clients.iter().map(|_| Arc::new(Notify::new())).collect();
+    for (i, client) in clients.into_iter().enumerate() {
+        let (tx, poke, poll) = (tx.clone(), pokes[i].clone(), poll.clone());
+        tasks.spawn(poll_org(i as OrgIdx, client, tx, poke, poll));
+    }
+
+    let mut terminal = ratatui::try_init()?;
+    install_panic_hook();
+    let size = terminal.size()?;
+    update(&mut app, Msg::Resize(size.width, size.height));
+    update(&mut app, Msg::Tick(Timestamp::now()));
+
+    let result = event_loop(&mut app, &mut terminal, &mut rx, &mut tasks, &pokes, notifier).await;
+    tasks.abort_all();
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    app: &mut App,
+    terminal: &mut ratatui::DefaultTerminal,
+    rx: &mut mpsc::Receiver<Msg>,
+    tasks: &mut JoinSet<()>,
+    pokes: &[Arc<Notify>],
+    notifier: Notifier,
+) -> anyhow::Result<ExitReason> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval_at(next_second(), Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    loop {
+        if app.dirty {
+            if let Err(e) = terminal.draw(|f| ui::view(app, f)) {
+                // Writing to the terminal failed: it is gone (SSH dropped).
+                tracing::warn!(error = %e, "terminal write failed; leaving");
+                return Ok(ExitReason::TerminalLost);
+            }
+            app.dirty = false;
+        }
+        let first = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => Some(Msg::Key(k)),
+                Some(Ok(Event::Resize(w, h))) => Some(Msg::Resize(w, h)),
+                Some(Ok(_)) => None,
+                // End of input or a read error: the terminal is gone. Leave rather than spin.
+                Some(Err(_)) | None => Some(Msg::Shutdown(ExitReason::TerminalLost)),
+            },
+            Some(msg) = rx.recv() => Some(msg),
+            _ = tick.tick() => Some(Msg::Tick(Timestamp::now())),
+            _ = sigterm.recv() => Some(Msg::Shutdown(ExitReason::Terminate)),
+            _ = sighup.recv() => Some(Msg::Shutdown(ExitReason::Hangup)),
+            _ = sigint.recv() => Some(Msg::Shutdown(ExitReason::Interrupt)),
+            Some(joined) = tasks.join_next() => match joined {
+                Err(e) if e.is_panic() => Some(Msg::TaskFailed("a poller stopped unexpectedly (see the log)".into())),
+                _ => None,
+            },
+        };
+        let mut pending: Vec<Msg> = first.into_iter().collect();
+        while let Ok(m) = rx.try_recv() {
+            pending.push(m);
+        }
+        for msg in pending {
+            for effect in update(app, msg) {
+                run_effect(effect, terminal, pokes, notifier);
+            }
+        }
+        if let Some(reason) = app.quit {
+            return Ok(reason);
+        }
+    }
+}
+
+fn run_effect(effect: Effect, terminal: &mut ratatui::DefaultTerminal, pokes: &[Arc<Notify>], notifier: Notifier) {
+    match effect {
+        Effect::PollNow(None) => pokes.iter().for_each(|p| p.notify_one()),
+        Effect::PollNow(Some(i)) => {
+            if let Some(p) = pokes.get(i as usize) {
+                p.notify_one();
+            }
+        }
+        Effect::Notify { title, body } => {
+            if notifier.notify(&title, &body) == Fallback::RingBell {
+                let out = terminal.backend_mut();
+                let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+            }
+        }
+    }
+}
+
+/// The instant of the next whole wall-clock second, so countdowns change on the second.
+fn next_second() -> tokio::time::Instant {
+    let now = Timestamp::now();
+    let into = now.subsec_nanosecond().max(0) as u64;
+    tokio::time::Instant::now() + Duration::from_nanos(1_000_000_000 - into)
+}
+
+/// A panic on the UI thread restores the terminal, prints the message on the normal screen
+/// and ends the process (a UI must not be left on a cooked terminal). A panic in a background
+/// task is logged; the task's end is reported in the status line.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("main") {
+            // `previous` is ratatui's hook: restore the terminal, then print.
+            previous(info);
+            std::process::exit(101);
+        } else {
+            tracing::error!(panic = %info, "background task panicked");
+        }
+    }));
+}
+
+/// Polls one org forever: the first load, then changes since the last poll, every interval or
+/// when poked. Errors back off (or wait out a 429) and are reported; data already shown stays.
+async fn poll_org(org: OrgIdx, client: Client, tx: mpsc::Sender<Msg>, poke: Arc<Notify>, poll: PollSettings) {
+    let mut poller = AlertPoller::new(AlertSearch { rows: poll.rows, ..AlertSearch::default() }, poll.overlap, poll.open_lookback);
+    let mut loaded = false;
+    let mut failures: u32 = 0;
+    loop {
+        if tx.send(Msg::PollStarted { org }).await.is_err() {
+            return;
+        }
+        let now = Timestamp::now();
+        let result = if loaded { poll_changes(&client, &mut poller, now).await } else { initial_load(&client, &poll, now).await };
+        let wait = match result {
+            Ok(alerts) => {
+                if !loaded {
+                    poller.resume_after(now);
+                }
+                let rows: Vec<Row> = alerts.iter().filter_map(|a| Row::from_alert(org, a)).collect();
+                let initial = !loaded;
+                loaded = true;
+                failures = 0;
+                if tx.send(Msg::Polled { org, rows, at: now, initial }).await.is_err() {
+                    return;
+                }
+                poll.interval
+            }
+            Err(e) => {
+                failures += 1;
+                let retry_at = match &e {
+                    ApiError::RateLimited { until, .. } => Some(*until),
+                    _ => None,
+                };
+                tracing::warn!(org = client.org_key(), error = %e, "poll failed");
+                if tx.send(Msg::PollFailed { org, error: e.to_string(), at: now, retry_at }).await.is_err() {
+                    return;
+                }
+                let backoff = poll.interval.saturating_mul(1 << failures.min(4)).min(Duration::from_secs(300));
+                match retry_at {
+                    Some(until) => Duration::from_millis(until.duration_since(Timestamp::now()).as_millis().max(0) as u64).max(backoff),
+                    None => backoff,
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = poke.notified() => {}
+        }
+    }
+}
+
+async fn initial_load(client: &Client, poll: &PollSettings, now: Timestamp) -> Result<Vec<crate::cbc::model::Alert>, ApiError> {
+    let open = AlertSearch {
+        criteria: Criteria::default().strings("workflow_status", ["OPEN", "IN_PROGRESS"]),
+        rows: poll.rows,
+        ..AlertSearch::default()
+    };
+    let mut alerts = fetch_window(client, &open, "backend_timestamp", now - poll.open_lookback, now).await?.alerts;
+    // Recently closed alerts too, so a stopped clock shows how it ended.
+    let recent = AlertSearch { rows: poll.rows, ..AlertSearch::default() };
+    alerts.extend(fetch_window(client, &recent, "backend_update_timestamp", now - poll.recent_lookback, now).await?.alerts);
+    Ok(alerts)
+}
+
+async fn poll_changes(client: &Client, poller: &mut AlertPoller, now: Timestamp) -> Result<Vec<crate::cbc::model::Alert>, ApiError> {
+    Ok(poller.poll(client, now).await?.alerts)
+}
