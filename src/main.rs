@@ -26,6 +26,18 @@ struct Cli {
     #[arg(long)]
     demo: bool,
 
+    /// Colour theme (default, light, high-contrast, mono, or one of yours).
+    #[arg(long, global = true, value_name = "NAME")]
+    theme: Option<String>,
+
+    /// Look without being able to act: every request that changes anything is refused.
+    #[arg(long)]
+    read_only: bool,
+
+    /// Validate the config file, credentials, themes and keymaps; print every problem.
+    #[arg(long)]
+    check_config: bool,
+
     #[command(flatten)]
     creds: CredOpts,
 
@@ -219,16 +231,175 @@ fn main() -> ExitCode {
             ))
         }
         None => {
-            if cli.demo {
-                eprintln!(
-                    "socdeck: the console is not built yet; run `socdeck sim` and `socdeck alerts --json` meanwhile"
-                );
-            } else {
-                eprintln!("socdeck: the console is not built yet; see `socdeck --help`");
+            if cli.check_config {
+                let report = socdeck::config::check_config(&creds, &socdeck::config::Env::from_process(), cli.theme.as_deref());
+                print!("{report}");
+                return ExitCode::from(report.exit_code());
             }
-            let _ = cli.scenario;
-            ExitCode::from(2)
+            let opts = ConsoleOpts {
+                demo: cli.demo,
+                theme: cli.theme.clone(),
+                read_only: cli.read_only,
+                scenario: cli.scenario.clone(),
+            };
+            let code = runtime.block_on(console::run(&creds, opts));
+            // Pollers may sit in a request: don't wait for them on the way out.
+            runtime.shutdown_timeout(Duration::from_millis(200));
+            code
         }
+    }
+}
+
+struct ConsoleOpts {
+    demo: bool,
+    theme: Option<String>,
+    read_only: bool,
+    scenario: ScenarioOpts,
+}
+
+mod console {
+    use super::*;
+    use socdeck::app::{App, OrgState, Settings, ToastLevel};
+    use socdeck::cbc::{Client, ClientConfig, Token};
+    use socdeck::config::{Env, config_dir, load_config, load_keymap, load_theme, no_color, resolve_orgs};
+    use socdeck::notify::Notifier;
+    use socdeck::runtime::PollSettings;
+
+    pub async fn run(creds: &socdeck::commands::CredentialArgs, opts: ConsoleOpts) -> ExitCode {
+        let env = Env::from_process();
+        let log = init_file_logging(&env);
+
+        // Orgs and clients: the in-process simulator for --demo, else the configured tenants.
+        let mut sim = None;
+        let (config, orgs, clients, mut warnings) = if opts.demo {
+            let loaded = match load_config(&env, creds.config.as_deref()) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("socdeck: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let sim_opts = SimOptions {
+                seed: opts.scenario.seed,
+                rate_per_min: opts.scenario.rate,
+                backlog: opts.scenario.backlog as usize,
+                replay: opts.scenario.replay.clone(),
+                ..SimOptions::default()
+            };
+            let handle = match socdeck::sim::start(sim_opts).await {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("socdeck --demo: cannot start the simulator: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let mut orgs = Vec::new();
+            let mut clients = Vec::new();
+            for (key, name) in handle.orgs() {
+                let token = match Token::new(handle.token()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("socdeck --demo: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let mut cfg = ClientConfig::new(handle.url(), &key, token);
+                // The simulator's own CA: verification stays on in the demo too.
+                cfg.ca_pem = Some(handle.ca_pem().as_bytes().to_vec());
+                cfg.read_only = opts.read_only || loaded.config.read_only;
+                match Client::new(cfg) {
+                    Ok(c) => clients.push(c),
+                    Err(e) => {
+                        eprintln!("socdeck --demo: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+                orgs.push(OrgState::new(name, key));
+            }
+            sim = Some(handle);
+            (loaded.config, orgs, clients, loaded.warnings)
+        } else {
+            let resolved = match resolve_orgs(creds, &env) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("socdeck: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let read_only = opts.read_only || resolved.config.read_only;
+            let mut clients = Vec::new();
+            let mut orgs = Vec::new();
+            for org in &resolved.orgs {
+                match socdeck::commands::client_for(org, read_only) {
+                    Ok(c) => clients.push(c),
+                    Err(e) => {
+                        eprintln!("socdeck: {} (org {}): {e}", org.name, org.org_key);
+                        return ExitCode::from(2);
+                    }
+                }
+                orgs.push(OrgState::new(org.name.clone(), org.org_key.clone()));
+            }
+            (resolved.config, orgs, clients, resolved.warnings)
+        };
+
+        let dir = config_dir(&env, creds.config.as_deref()).unwrap_or_default();
+        let theme_name = opts.theme.clone().unwrap_or_else(|| config.ui.theme_name().to_string());
+        let (theme, theme_warnings) = load_theme(&theme_name, &dir, no_color(&env));
+        let (keymap, keymap_warnings) = load_keymap(config.ui.keymap_name(), &dir);
+        warnings.extend(theme_warnings.iter().chain(&keymap_warnings).map(|w| w.to_string()));
+        if let Err(e) = &log {
+            warnings.push(format!("no log file: {e}"));
+        }
+
+        let poll = PollSettings {
+            interval: Duration::from_secs(config.poll.interval_s.max(1)),
+            overlap: jiff::SignedDuration::from_secs(config.poll.overlap_s as i64),
+            ..PollSettings::default()
+        };
+        let settings = Settings {
+            sla: socdeck::commands::sla_policy(&config.sla),
+            // Stale once three polls in a row are missing.
+            stale_after: jiff::SignedDuration::from_secs((config.poll.interval_s.max(1) * 3 + 15) as i64),
+            read_only: opts.read_only || config.read_only,
+            notify: config.notify.desktop || config.notify.bell,
+            ..Settings::default()
+        };
+        let notifier = Notifier::detect(config.notify.desktop || config.notify.bell, config.notify.bell, |k| env.var(k));
+        let mut app = App::new(orgs, settings, keymap, theme, jiff::Timestamp::now());
+        for w in warnings {
+            app.toast(ToastLevel::Warning, w);
+        }
+        let result = socdeck::runtime::run(app, clients, poll, notifier).await;
+        if let Some(handle) = sim {
+            drop(handle);
+        }
+        match result {
+            Ok(reason) => ExitCode::from(reason.exit_code()),
+            Err(e) => {
+                eprintln!("socdeck: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// The console logs to `<data dir>/socdeck.log`, never to the terminal it draws on.
+    fn init_file_logging(env: &Env) -> Result<PathBuf, String> {
+        let dir = socdeck::config::data_dir(env).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join("socdeck.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let filter = tracing_subscriber::EnvFilter::try_from_env("SOCDECK_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls_platform_verifier=off"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+        Ok(path)
     }
 }
 

@@ -17,8 +17,8 @@ use tokio::task::JoinSet;
 
 use crate::app::queue::{OrgIdx, Row};
 use crate::app::{App, Effect, ExitReason, Msg, update};
-use crate::cbc::model::{AlertSearch, Criteria};
-use crate::cbc::poll::{AlertPoller, fetch_window};
+use crate::cbc::model::{AlertSearch, AlertSummary, Criteria};
+use crate::cbc::poll::{AlertPoller, fetch_window_as};
 use crate::cbc::{ApiError, Client};
 use crate::notify::{Fallback, Notifier};
 use crate::ui;
@@ -187,7 +187,8 @@ async fn poll_org(org: OrgIdx, client: Client, tx: mpsc::Sender<Msg>, poke: Arc<
                 if !loaded {
                     poller.resume_after(now);
                 }
-                let rows: Vec<Row> = alerts.iter().filter_map(|a| Row::from_alert(org, a)).collect();
+                let rows: Vec<Row> = alerts.iter().filter_map(|a| Row::from_summary(org, a)).collect();
+                drop(alerts);
                 let initial = !loaded;
                 loaded = true;
                 failures = 0;
@@ -220,19 +221,19 @@ async fn poll_org(org: OrgIdx, client: Client, tx: mpsc::Sender<Msg>, poke: Arc<
     }
 }
 
-async fn initial_load(client: &Client, poll: &PollSettings, now: Timestamp) -> Result<Vec<crate::cbc::model::Alert>, ApiError> {
+async fn initial_load(client: &Client, poll: &PollSettings, now: Timestamp) -> Result<Vec<AlertSummary>, ApiError> {
     let open = AlertSearch {
         criteria: Criteria::default().strings("workflow_status", ["OPEN", "IN_PROGRESS"]),
         rows: poll.rows,
         ..AlertSearch::default()
     };
-    let mut alerts = fetch_window(client, &open, "backend_timestamp", now - poll.open_lookback, now).await?.alerts;
+    let mut alerts = fetch_window_as(client, &open, "backend_timestamp", now - poll.open_lookback, now).await?.alerts;
     // Recently closed alerts too, so a stopped clock shows how it ended.
     let recent = AlertSearch { rows: poll.rows, ..AlertSearch::default() };
-    alerts.extend(fetch_window(client, &recent, "backend_update_timestamp", now - poll.recent_lookback, now).await?.alerts);
+    alerts.extend(fetch_window_as(client, &recent, "backend_update_timestamp", now - poll.recent_lookback, now).await?.alerts);
     Ok(alerts)
 }
 
-async fn poll_changes(client: &Client, poller: &mut AlertPoller, now: Timestamp) -> Result<Vec<crate::cbc::model::Alert>, ApiError> {
-    Ok(poller.poll(client, now).await?.alerts)
+async fn poll_changes(client: &Client, poller: &mut AlertPoller, now: Timestamp) -> Result<Vec<AlertSummary>, ApiError> {
+    Ok(poller.poll_as(client, now).await?.alerts)
 }

@@ -144,6 +144,8 @@ pub struct Settings {
     pub read_only: bool,
     /// Desktop/bell notifications for new High alerts.
     pub notify: bool,
+    /// Time zone for times on screen (the analyst's, by default the system's).
+    pub display_tz: jiff::tz::TimeZone,
 }
 
 impl Default for Settings {
@@ -154,6 +156,7 @@ impl Default for Settings {
             stale_after: SignedDuration::from_secs(60),
             read_only: false,
             notify: true,
+            display_tz: jiff::tz::TimeZone::system(),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 
 use super::triage::{Level, LevelPolicy};
-use crate::cbc::model::{Alert, WorkflowStatus};
+use crate::cbc::model::{Alert, AlertSummary, WorkflowStatus};
 use crate::sla::{Band, SlaPolicy};
 use crate::text;
 
@@ -114,9 +114,14 @@ pub struct Row {
 }
 
 impl Row {
+    /// The compact row of a full alert (see [`Row::from_summary`]).
+    pub fn from_alert(org: OrgIdx, a: &Alert) -> Option<Row> {
+        Row::from_summary(org, &AlertSummary::from(a))
+    }
+
     /// The compact row of an alert; `None` for an alert without an id (it cannot be told
     /// apart from others or acted on).
-    pub fn from_alert(org: OrgIdx, a: &Alert) -> Option<Row> {
+    pub fn from_summary(org: OrgIdx, a: &AlertSummary) -> Option<Row> {
         let id = a.id.as_deref().filter(|s| !s.is_empty())?;
         let process_path = a.process_name.as_deref();
         let process_file = process_path.map(|p| p.rsplit(['\\', '/']).next().unwrap_or(p));

@@ -1,7 +1,6 @@
 //! The alert queue screen: header, table, preview, footer.
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
@@ -72,8 +71,8 @@ impl Col {
             Col::Sla => (9, 9),
             Col::Level => (5, 5),
             Col::Severity => (3, 3),
-            Col::Org => (8, 18),
-            Col::Device => (10, 18),
+            Col::Org => (8, 16),
+            Col::Device => (10, 16),
             Col::Reason => (16, u16::MAX),
             Col::Process => (10, 20),
             Col::Status => (11, 11),
@@ -91,10 +90,13 @@ pub fn columns_for_width(width: u16) -> Vec<(Col, u16)> {
     for col in PRIORITY {
         let (min, _) = col.widths();
         let extra = if chosen.is_empty() { 0 } else { 1 };
-        if used + extra + min <= width || chosen.len() < 4 {
-            used += extra + min;
-            chosen.push(col);
+        // The first four always show; after that, the first column that does not fit ends
+        // the list, so columns drop strictly in priority order.
+        if used + extra + min > width && chosen.len() >= 4 {
+            break;
         }
+        used += extra + min;
+        chosen.push(col);
     }
     chosen.sort();
     let mut widths: Vec<(Col, u16)> = chosen.iter().map(|c| (*c, c.widths().0)).collect();
@@ -117,7 +119,7 @@ pub fn columns_for_width(width: u16) -> Vec<(Col, u16)> {
 pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let counts = app.queue.counts(app.now);
-    let tz = TimeZone::system();
+    let tz = app.settings.display_tz.clone();
     let clock = app.now.to_zoned_datetime(tz).strftime("%H:%M").to_string();
     let mut first = vec![Span::styled(" socdeck ", t.style(Slot::HeaderTitle)), Span::raw(" ")];
     if app.settings.read_only {
@@ -320,7 +322,7 @@ pub(super) fn preview(app: &App, frame: &mut Frame, area: Rect) {
     let value = t.style(Slot::PreviewValue);
     let esc = t.style(Slot::Escape);
     let cells = |c| super::cell_spans(c, value, esc);
-    let tz = TimeZone::system();
+    let tz = app.settings.display_tz.clone();
     let when = |ts: Option<Timestamp>| {
         ts.map_or("-".to_string(), |ts| ts.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string())
     };
