@@ -301,9 +301,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 }
 
 fn on_polled(app: &mut App, org: OrgIdx, rows: Vec<Row>, at: Timestamp, initial: bool) -> Vec<Effect> {
+    let stale_after = app.settings.stale_after;
     let Some(state) = app.orgs.get_mut(org as usize) else {
         return Vec::new();
     };
+    let shown_before = ui::org_age_text(state, app.now, stale_after);
     state.polling = false;
     state.last_good = Some(at);
     let recovered = state.error.take().is_some();
@@ -322,10 +324,12 @@ fn on_polled(app: &mut App, org: OrgIdx, rows: Vec<Row>, at: Timestamp, initial:
             }
         }
     }
+    let shown_after = ui::org_age_text(&app.orgs[org as usize], app.now, stale_after);
     let merged = app.queue.merge(rows);
     if merged.new + merged.changed > 0 {
         app.recompute();
-    } else {
+    } else if shown_before != shown_after {
+        // A poll that changed nothing visible draws nothing (idle SSH links stay quiet).
         app.dirty = true;
     }
 
@@ -362,24 +366,17 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         Overlay::Palette(p) => return on_palette_key(app, key, p),
         Overlay::Help { scroll } => {
-            match key.code {
-                KeyCode::Down | KeyCode::Char('j') => app.overlay = Overlay::Help { scroll: scroll.saturating_add(1) },
-                KeyCode::Up | KeyCode::Char('k') => app.overlay = Overlay::Help { scroll: scroll.saturating_sub(1) },
-                KeyCode::PageDown => app.overlay = Overlay::Help { scroll: scroll.saturating_add(10) },
-                KeyCode::PageUp => app.overlay = Overlay::Help { scroll: scroll.saturating_sub(10) },
-                _ => {
-                    // Any action key that is not scrolling closes help (Esc, ?, q...).
-                    if !(key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)) {
-                        app.overlay = Overlay::None;
-                        app.dirty = true;
-                        return Vec::new();
-                    }
-                }
-            }
+            let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
             app.dirty = true;
-            if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-                return run_action(app, Action::Quit);
-            }
+            app.overlay = match key.code {
+                _ if ctrl_c => return run_action(app, Action::Quit),
+                KeyCode::Down | KeyCode::Char('j') => Overlay::Help { scroll: scroll.saturating_add(1) },
+                KeyCode::Up | KeyCode::Char('k') => Overlay::Help { scroll: scroll.saturating_sub(1) },
+                KeyCode::PageDown => Overlay::Help { scroll: scroll.saturating_add(10) },
+                KeyCode::PageUp => Overlay::Help { scroll: scroll.saturating_sub(10) },
+                // Any other key closes help (Esc, ?, q...).
+                _ => Overlay::None,
+            };
             return Vec::new();
         }
         Overlay::None => {}

@@ -67,7 +67,7 @@ pub fn org_age_text(org: &OrgState, now: Timestamp, stale_after: SignedDuration)
     match (org.freshness(now, stale_after), &org.error, org.last_good) {
         (Freshness::Connecting, None, _) => "connecting".into(),
         (Freshness::Connecting, Some(_), _) => "ERROR, no data".into(),
-        (Freshness::Live, None, _) => "ok".into(),
+        (Freshness::Live, None, Some(t)) => format!("ok {}", age(t)),
         (Freshness::Live, Some(_), Some(t)) => format!("ERROR, data {}", age(t)),
         (Freshness::Stale, _, Some(t)) => format!("STALE {}", age(t)),
         (_, _, _) => "?".into(),
