@@ -171,3 +171,44 @@ fn alerts_json_against_a_dead_server_fails_with_one_clear_line() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("cannot connect"), "{err}");
 }
+
+#[test]
+fn check_config_names_file_and_line_and_fails_on_a_broken_theme() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".config/socdeck");
+    std::fs::create_dir_all(dir.join("themes")).unwrap();
+    std::fs::write(dir.join("config.toml"), "[ui]\ntheme = \"default\"\n").unwrap();
+    std::fs::write(
+        dir.join("themes/default.toml"),
+        "name = \"default\"\n[styles]\nband_warning = { fg = \"yellowish\" }\n",
+    )
+    .unwrap();
+    let run = || {
+        socdeck()
+            .arg("--check-config")
+            .env("HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("themes/default.toml:3:"), "{text}");
+    assert!(text.contains("yellowish"), "{text}");
+
+    std::fs::remove_file(dir.join("themes/default.toml")).unwrap();
+    let out = run();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A broken config file itself: named with its line, non-zero.
+    std::fs::write(dir.join("config.toml"), "[ui]\ntheme = \n").unwrap();
+    let out = run();
+    assert_ne!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("config.toml:2"), "{text}");
+}
