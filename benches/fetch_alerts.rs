@@ -189,8 +189,12 @@ fn child_rust(args: &[String]) -> Result<()> {
     // unbuilt; `full` builds every field of every alert (the detail view's type).
     let parse = std::env::var(PARSE_ENV).unwrap_or_else(|_| "summary".into());
     match parse.as_str() {
-        "full" => finish::<Alert>(&rt, &client, &search, wall0, cpu0, t_runtime, t_client, runtime, &parse),
-        _ => finish::<AlertSummary>(&rt, &client, &search, wall0, cpu0, t_runtime, t_client, runtime, "summary"),
+        "full" => finish::<Alert>(
+            &rt, &client, &search, wall0, cpu0, t_runtime, t_client, runtime, &parse,
+        ),
+        _ => finish::<AlertSummary>(
+            &rt, &client, &search, wall0, cpu0, t_runtime, t_client, runtime, "summary",
+        ),
     }
 }
 
@@ -268,10 +272,7 @@ fn finish<T: Touch>(
         let status = a.workflow_status().unwrap_or("");
         *status_counts.entry(status).or_default() += 1;
     }
-    let mut ids: Vec<&str> = alerts
-        .iter()
-        .map(|a| a.id().unwrap_or(""))
-        .collect();
+    let mut ids: Vec<&str> = alerts.iter().map(|a| a.id().unwrap_or("")).collect();
     ids.sort_unstable();
     let fetch_wall = wall0.elapsed();
     let fetch_cpu = self_cpu_s() - cpu0;

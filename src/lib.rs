@@ -2,13 +2,13 @@
 //!
 //! The crate is a library plus a thin binary so integration tests reach every part.
 
+pub mod app;
 pub mod cbc;
 pub mod commands;
 pub mod config;
+pub mod notify;
+pub mod runtime;
 pub mod sim;
 pub mod sla;
 pub mod text;
-pub mod app;
-pub mod notify;
-pub mod runtime;
 pub mod ui;

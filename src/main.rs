@@ -232,7 +232,11 @@ fn main() -> ExitCode {
         }
         None => {
             if cli.check_config {
-                let report = socdeck::config::check_config(&creds, &socdeck::config::Env::from_process(), cli.theme.as_deref());
+                let report = socdeck::config::check_config(
+                    &creds,
+                    &socdeck::config::Env::from_process(),
+                    cli.theme.as_deref(),
+                );
                 print!("{report}");
                 return ExitCode::from(report.exit_code());
             }
@@ -261,7 +265,9 @@ mod console {
     use super::*;
     use socdeck::app::{App, OrgState, Settings, ToastLevel};
     use socdeck::cbc::{Client, ClientConfig, Token};
-    use socdeck::config::{Env, config_dir, load_config, load_keymap, load_theme, no_color, resolve_orgs};
+    use socdeck::config::{
+        Env, config_dir, load_config, load_keymap, load_theme, no_color, resolve_orgs,
+    };
     use socdeck::notify::Notifier;
     use socdeck::runtime::PollSettings;
 
@@ -343,10 +349,18 @@ mod console {
         };
 
         let dir = config_dir(&env, creds.config.as_deref()).unwrap_or_default();
-        let theme_name = opts.theme.clone().unwrap_or_else(|| config.ui.theme_name().to_string());
+        let theme_name = opts
+            .theme
+            .clone()
+            .unwrap_or_else(|| config.ui.theme_name().to_string());
         let (theme, theme_warnings) = load_theme(&theme_name, &dir, no_color(&env));
         let (keymap, keymap_warnings) = load_keymap(config.ui.keymap_name(), &dir);
-        warnings.extend(theme_warnings.iter().chain(&keymap_warnings).map(|w| w.to_string()));
+        warnings.extend(
+            theme_warnings
+                .iter()
+                .chain(&keymap_warnings)
+                .map(|w| w.to_string()),
+        );
         if let Err(e) = &log {
             warnings.push(format!("no log file: {e}"));
         }
@@ -359,12 +373,18 @@ mod console {
         let settings = Settings {
             sla: socdeck::commands::sla_policy(&config.sla),
             // Stale once three polls in a row are missing.
-            stale_after: jiff::SignedDuration::from_secs((config.poll.interval_s.max(1) * 3 + 15) as i64),
+            stale_after: jiff::SignedDuration::from_secs(
+                (config.poll.interval_s.max(1) * 3 + 15) as i64,
+            ),
             read_only: opts.read_only || config.read_only,
             notify: config.notify.desktop || config.notify.bell,
             ..Settings::default()
         };
-        let notifier = Notifier::detect(config.notify.desktop || config.notify.bell, config.notify.bell, |k| env.var(k));
+        let notifier = Notifier::detect(
+            config.notify.desktop || config.notify.bell,
+            config.notify.bell,
+            |k| env.var(k),
+        );
         let mut app = App::new(orgs, settings, keymap, theme, jiff::Timestamp::now());
         for w in warnings {
             app.toast(ToastLevel::Warning, w);
@@ -392,8 +412,10 @@ mod console {
             .append(true)
             .open(&path)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let filter = tracing_subscriber::EnvFilter::try_from_env("SOCDECK_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls_platform_verifier=off"));
+        let filter =
+            tracing_subscriber::EnvFilter::try_from_env("SOCDECK_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,rustls_platform_verifier=off")
+            });
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_ansi(false)

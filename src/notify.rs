@@ -65,14 +65,21 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn desktop_only_with_a_session_bus_and_not_over_ssh() {
         let bus = ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus");
         assert_eq!(Notifier::detect(true, true, env(&[bus])), Notifier::Desktop);
-        assert_eq!(Notifier::detect(true, true, env(&[bus, ("SSH_CONNECTION", "1 2 3 4")])), Notifier::Bell);
+        assert_eq!(
+            Notifier::detect(true, true, env(&[bus, ("SSH_CONNECTION", "1 2 3 4")])),
+            Notifier::Bell
+        );
         assert_eq!(Notifier::detect(true, true, env(&[])), Notifier::Bell);
         assert_eq!(Notifier::detect(true, false, env(&[])), Notifier::Off);
         assert_eq!(Notifier::detect(false, true, env(&[bus])), Notifier::Off);

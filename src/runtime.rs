@@ -51,7 +51,12 @@ impl Default for PollSettings {
 const CHANNEL: usize = 256;
 
 /// Runs the console until the analyst quits or a signal arrives; returns why it stopped.
-pub async fn run(mut app: App, clients: Vec<Client>, poll: PollSettings, notifier: Notifier) -> anyhow::Result<ExitReason> {
+pub async fn run(
+    mut app: App,
+    clients: Vec<Client>,
+    poll: PollSettings,
+    notifier: Notifier,
+) -> anyhow::Result<ExitReason> {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut tasks = JoinSet::new();
     let pokes: Vec<Arc<Notify>> = clients.iter().map(|_| Arc::new(Notify::new())).collect();
@@ -66,7 +71,15 @@ pub async fn run(mut app: App, clients: Vec<Client>, poll: PollSettings, notifie
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(Timestamp::now()));
 
-    let result = event_loop(&mut app, &mut terminal, &mut rx, &mut tasks, &pokes, notifier).await;
+    let result = event_loop(
+        &mut app,
+        &mut terminal,
+        &mut rx,
+        &mut tasks,
+        &pokes,
+        notifier,
+    )
+    .await;
     tasks.abort_all();
     ratatui::restore();
     result
@@ -130,7 +143,12 @@ async fn event_loop(
     }
 }
 
-fn run_effect(effect: Effect, terminal: &mut ratatui::DefaultTerminal, pokes: &[Arc<Notify>], notifier: Notifier) {
+fn run_effect(
+    effect: Effect,
+    terminal: &mut ratatui::DefaultTerminal,
+    pokes: &[Arc<Notify>],
+    notifier: Notifier,
+) {
     match effect {
         Effect::PollNow(None) => pokes.iter().for_each(|p| p.notify_one()),
         Effect::PollNow(Some(i)) => {
@@ -172,8 +190,21 @@ fn install_panic_hook() {
 
 /// Polls one org forever: the first load, then changes since the last poll, every interval or
 /// when poked. Errors back off (or wait out a 429) and are reported; data already shown stays.
-async fn poll_org(org: OrgIdx, client: Client, tx: mpsc::Sender<Msg>, poke: Arc<Notify>, poll: PollSettings) {
-    let mut poller = AlertPoller::new(AlertSearch { rows: poll.rows, ..AlertSearch::default() }, poll.overlap, poll.open_lookback);
+async fn poll_org(
+    org: OrgIdx,
+    client: Client,
+    tx: mpsc::Sender<Msg>,
+    poke: Arc<Notify>,
+    poll: PollSettings,
+) {
+    let mut poller = AlertPoller::new(
+        AlertSearch {
+            rows: poll.rows,
+            ..AlertSearch::default()
+        },
+        poll.overlap,
+        poll.open_lookback,
+    );
     let mut loaded = false;
     let mut failures: u32 = 0;
     loop {
@@ -181,18 +212,34 @@ async fn poll_org(org: OrgIdx, client: Client, tx: mpsc::Sender<Msg>, poke: Arc<
             return;
         }
         let now = Timestamp::now();
-        let result = if loaded { poll_changes(&client, &mut poller, now).await } else { initial_load(&client, &poll, now).await };
+        let result = if loaded {
+            poll_changes(&client, &mut poller, now).await
+        } else {
+            initial_load(&client, &poll, now).await
+        };
         let wait = match result {
             Ok(alerts) => {
                 if !loaded {
                     poller.resume_after(now);
                 }
-                let rows: Vec<Row> = alerts.iter().filter_map(|a| Row::from_summary(org, a)).collect();
+                let rows: Vec<Row> = alerts
+                    .iter()
+                    .filter_map(|a| Row::from_summary(org, a))
+                    .collect();
                 drop(alerts);
                 let initial = !loaded;
                 loaded = true;
                 failures = 0;
-                if tx.send(Msg::Polled { org, rows, at: now, initial }).await.is_err() {
+                if tx
+                    .send(Msg::Polled {
+                        org,
+                        rows,
+                        at: now,
+                        initial,
+                    })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 poll.interval
@@ -204,12 +251,27 @@ async fn poll_org(org: OrgIdx, client: Client, tx: mpsc::Sender<Msg>, poke: Arc<
                     _ => None,
                 };
                 tracing::warn!(org = client.org_key(), error = %e, "poll failed");
-                if tx.send(Msg::PollFailed { org, error: e.to_string(), at: now, retry_at }).await.is_err() {
+                if tx
+                    .send(Msg::PollFailed {
+                        org,
+                        error: e.to_string(),
+                        at: now,
+                        retry_at,
+                    })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
-                let backoff = poll.interval.saturating_mul(1 << failures.min(4)).min(Duration::from_secs(300));
+                let backoff = poll
+                    .interval
+                    .saturating_mul(1 << failures.min(4))
+                    .min(Duration::from_secs(300));
                 match retry_at {
-                    Some(until) => Duration::from_millis(until.duration_since(Timestamp::now()).as_millis().max(0) as u64).max(backoff),
+                    Some(until) => Duration::from_millis(
+                        until.duration_since(Timestamp::now()).as_millis().max(0) as u64,
+                    )
+                    .max(backoff),
                     None => backoff,
                 }
             }
@@ -221,19 +283,48 @@ async fn poll_org(org: OrgIdx, client: Client, tx: mpsc::Sender<Msg>, poke: Arc<
     }
 }
 
-async fn initial_load(client: &Client, poll: &PollSettings, now: Timestamp) -> Result<Vec<AlertSummary>, ApiError> {
+async fn initial_load(
+    client: &Client,
+    poll: &PollSettings,
+    now: Timestamp,
+) -> Result<Vec<AlertSummary>, ApiError> {
     let open = AlertSearch {
         criteria: Criteria::default().strings("workflow_status", ["OPEN", "IN_PROGRESS"]),
         rows: poll.rows,
         ..AlertSearch::default()
     };
-    let mut alerts = fetch_window_as(client, &open, "backend_timestamp", now - poll.open_lookback, now).await?.alerts;
+    let mut alerts = fetch_window_as(
+        client,
+        &open,
+        "backend_timestamp",
+        now - poll.open_lookback,
+        now,
+    )
+    .await?
+    .alerts;
     // Recently closed alerts too, so a stopped clock shows how it ended.
-    let recent = AlertSearch { rows: poll.rows, ..AlertSearch::default() };
-    alerts.extend(fetch_window_as(client, &recent, "backend_update_timestamp", now - poll.recent_lookback, now).await?.alerts);
+    let recent = AlertSearch {
+        rows: poll.rows,
+        ..AlertSearch::default()
+    };
+    alerts.extend(
+        fetch_window_as(
+            client,
+            &recent,
+            "backend_update_timestamp",
+            now - poll.recent_lookback,
+            now,
+        )
+        .await?
+        .alerts,
+    );
     Ok(alerts)
 }
 
-async fn poll_changes(client: &Client, poller: &mut AlertPoller, now: Timestamp) -> Result<Vec<AlertSummary>, ApiError> {
+async fn poll_changes(
+    client: &Client,
+    poller: &mut AlertPoller,
+    now: Timestamp,
+) -> Result<Vec<AlertSummary>, ApiError> {
     Ok(poller.poll_as(client, now).await?.alerts)
 }

@@ -98,7 +98,13 @@ mod tests {
         for a in Action::ALL {
             assert!(seen.insert(a.name()), "duplicate name {}", a.name());
             assert_eq!(Action::from_name(a.name()), Some(*a));
-            assert!(a.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}", a.name());
+            assert!(
+                a.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{}",
+                a.name()
+            );
             assert!(!a.description().is_empty());
         }
         assert_eq!(Action::from_name("no_such_action"), None);

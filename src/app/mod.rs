@@ -117,7 +117,12 @@ impl Palette {
     /// Completions for what is typed: commands and actions whose name starts with the first
     /// word (or contains it, after those that start with it).
     pub fn candidates(&self) -> Vec<(String, String)> {
-        let word = self.input.split_whitespace().next().unwrap_or("").to_lowercase();
+        let word = self
+            .input
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_lowercase();
         let mut all: Vec<(String, String)> = PALETTE_COMMANDS
             .iter()
             .map(|(n, h)| (n.to_string(), h.to_string()))
@@ -183,7 +188,13 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(orgs: Vec<OrgState>, settings: Settings, keymap: Keymap, theme: Theme, now: Timestamp) -> App {
+    pub fn new(
+        orgs: Vec<OrgState>,
+        settings: Settings,
+        keymap: Keymap,
+        theme: Theme,
+        now: Timestamp,
+    ) -> App {
         App {
             now,
             orgs,
@@ -207,7 +218,11 @@ impl App {
 
     pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
         let until = self.now + SignedDuration::from_secs(TOAST_SECS);
-        self.toasts.push_back(Toast { level, text: text.into(), until });
+        self.toasts.push_back(Toast {
+            level,
+            text: text.into(),
+            until,
+        });
         while self.toasts.len() > 3 {
             self.toasts.pop_front();
         }
@@ -220,7 +235,8 @@ impl App {
 
     fn recompute(&mut self) {
         let names = self.org_names();
-        self.queue.recompute(&self.settings.sla, &self.settings.levels, &names);
+        self.queue
+            .recompute(&self.settings.sla, &self.settings.levels, &names);
         let h = self.table_height();
         self.queue.scroll_to_selection(h);
         self.dirty = true;
@@ -241,8 +257,13 @@ impl App {
     /// Whether a visible row shows a running countdown.
     fn countdown_visible(&self) -> bool {
         let sla = &self.settings.sla;
-        self.queue.window(self.table_height()).any(|(_, r)| r.clock(sla).is_running())
-            || self.queue.selected().is_some_and(|r| self.show_preview && r.clock(sla).is_running())
+        self.queue
+            .window(self.table_height())
+            .any(|(_, r)| r.clock(sla).is_running())
+            || self
+                .queue
+                .selected()
+                .is_some_and(|r| self.show_preview && r.clock(sla).is_running())
     }
 }
 
@@ -254,7 +275,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             let before = app.toasts.len();
             app.toasts.retain(|t| t.until > now);
             let text = app.clock_text();
-            if app.toasts.len() != before || text != app.last_clock_text || app.countdown_visible() {
+            if app.toasts.len() != before || text != app.last_clock_text || app.countdown_visible()
+            {
                 app.dirty = true;
             }
             app.last_clock_text = text;
@@ -274,8 +296,18 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Polled { org, rows, at, initial } => on_polled(app, org, rows, at, initial),
-        Msg::PollFailed { org, error, at: _, retry_at } => {
+        Msg::Polled {
+            org,
+            rows,
+            at,
+            initial,
+        } => on_polled(app, org, rows, at, initial),
+        Msg::PollFailed {
+            org,
+            error,
+            at: _,
+            retry_at,
+        } => {
             if let Some(o) = app.orgs.get_mut(org as usize) {
                 o.polling = false;
                 let first = o.error.is_none();
@@ -300,7 +332,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     }
 }
 
-fn on_polled(app: &mut App, org: OrgIdx, rows: Vec<Row>, at: Timestamp, initial: bool) -> Vec<Effect> {
+fn on_polled(
+    app: &mut App,
+    org: OrgIdx,
+    rows: Vec<Row>,
+    at: Timestamp,
+    initial: bool,
+) -> Vec<Effect> {
     let stale_after = app.settings.stale_after;
     let Some(state) = app.orgs.get_mut(org as usize) else {
         return Vec::new();
@@ -319,7 +357,10 @@ fn on_polled(app: &mut App, org: OrgIdx, rows: Vec<Row>, at: Timestamp, initial:
     let mut fresh_high: Vec<(String, String)> = Vec::new();
     if !initial && app.settings.notify {
         for r in &rows {
-            if app.queue.get(&r.key).is_none() && !r.is_closed() && r.level(&app.settings.levels).0 == Level::High {
+            if app.queue.get(&r.key).is_none()
+                && !r.is_closed()
+                && r.level(&app.settings.levels).0 == Level::High
+            {
                 fresh_high.push((r.device.as_str().to_string(), r.reason.as_str().to_string()));
             }
         }
@@ -345,7 +386,11 @@ fn on_polled(app: &mut App, org: OrgIdx, rows: Vec<Row>, at: Timestamp, initial:
         }
         n => {
             let title = format!("{n} new High alerts — {org_name}");
-            let body = fresh_high.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>().join(", ");
+            let body = fresh_high
+                .iter()
+                .map(|(d, _)| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             app.toast(ToastLevel::Warning, title.clone());
             effects.push(Effect::Notify { title, body });
         }
@@ -366,14 +411,23 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         Overlay::Palette(p) => return on_palette_key(app, key, p),
         Overlay::Help { scroll } => {
-            let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+            let ctrl_c =
+                key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
             app.dirty = true;
             app.overlay = match key.code {
                 _ if ctrl_c => return run_action(app, Action::Quit),
-                KeyCode::Down | KeyCode::Char('j') => Overlay::Help { scroll: scroll.saturating_add(1) },
-                KeyCode::Up | KeyCode::Char('k') => Overlay::Help { scroll: scroll.saturating_sub(1) },
-                KeyCode::PageDown => Overlay::Help { scroll: scroll.saturating_add(10) },
-                KeyCode::PageUp => Overlay::Help { scroll: scroll.saturating_sub(10) },
+                KeyCode::Down | KeyCode::Char('j') => Overlay::Help {
+                    scroll: scroll.saturating_add(1),
+                },
+                KeyCode::Up | KeyCode::Char('k') => Overlay::Help {
+                    scroll: scroll.saturating_sub(1),
+                },
+                KeyCode::PageDown => Overlay::Help {
+                    scroll: scroll.saturating_add(10),
+                },
+                KeyCode::PageUp => Overlay::Help {
+                    scroll: scroll.saturating_sub(10),
+                },
                 // Any other key closes help (Esc, ?, q...).
                 _ => Overlay::None,
             };
@@ -429,7 +483,10 @@ fn on_palette_key(app: &mut App, key: KeyEvent, mut p: Palette) -> Vec<Effect> {
             app.dirty = true;
             let input = if p.input.trim().is_empty() || !p.input.contains(' ') {
                 // A bare word runs the highlighted completion.
-                p.candidates().get(p.selected).map(|(n, _)| n.clone()).unwrap_or(p.input.clone())
+                p.candidates()
+                    .get(p.selected)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or(p.input.clone())
             } else {
                 p.input.clone()
             };
@@ -462,7 +519,9 @@ fn on_palette_key(app: &mut App, key: KeyEvent, mut p: Palette) -> Vec<Effect> {
 
 /// Runs a palette command line: an action name, or `filter/org/level/status ARG`.
 pub fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
-    let (cmd, arg) = line.split_once(' ').map_or((line, ""), |(c, a)| (c, a.trim()));
+    let (cmd, arg) = line
+        .split_once(' ')
+        .map_or((line, ""), |(c, a)| (c, a.trim()));
     let cmd = cmd.to_lowercase();
     let all = arg.is_empty() || arg.eq_ignore_ascii_case("all");
     match cmd.as_str() {
@@ -474,10 +533,14 @@ pub fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
             let found = app
                 .orgs
                 .iter()
-                .position(|o| o.name.eq_ignore_ascii_case(arg) || o.org_key.eq_ignore_ascii_case(arg))
+                .position(|o| {
+                    o.name.eq_ignore_ascii_case(arg) || o.org_key.eq_ignore_ascii_case(arg)
+                })
                 .or_else(|| {
                     let a = arg.to_lowercase();
-                    app.orgs.iter().position(|o| o.name.to_lowercase().contains(&a))
+                    app.orgs
+                        .iter()
+                        .position(|o| o.name.to_lowercase().contains(&a))
                 });
             match (all, found) {
                 (true, _) => app.queue.filter.org = None,
@@ -494,7 +557,10 @@ pub fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
                 (true, _) => app.queue.filter.level = None,
                 (false, Some(l)) => app.queue.filter.level = Some(l),
                 (false, None) => {
-                    app.toast(ToastLevel::Warning, format!("unknown level {arg:?} (high, medium, low, fp)"));
+                    app.toast(
+                        ToastLevel::Warning,
+                        format!("unknown level {arg:?} (high, medium, low, fp)"),
+                    );
                     return Vec::new();
                 }
             }
@@ -505,7 +571,10 @@ pub fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
                 (true, _) => app.queue.filter.status = None,
                 (false, Some(s)) => app.queue.filter.status = Some(s),
                 (false, None) => {
-                    app.toast(ToastLevel::Warning, format!("unknown status {arg:?} (open, in_progress, closed)"));
+                    app.toast(
+                        ToastLevel::Warning,
+                        format!("unknown status {arg:?} (open, in_progress, closed)"),
+                    );
                     return Vec::new();
                 }
             }
@@ -513,7 +582,10 @@ pub fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         }
         other => match Action::from_name(other) {
             Some(a) => return run_action(app, a),
-            None => app.toast(ToastLevel::Warning, format!("unknown command {other:?} — Tab completes")),
+            None => app.toast(
+                ToastLevel::Warning,
+                format!("unknown command {other:?} — Tab completes"),
+            ),
         },
     }
     Vec::new()
@@ -542,7 +614,10 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Last => app.queue.select_index(usize::MAX, height),
         Action::FilterText => {
             let current = app.queue.filter.text.clone();
-            app.overlay = Overlay::Filter { input: current.clone(), previous: current };
+            app.overlay = Overlay::Filter {
+                input: current.clone(),
+                previous: current,
+            };
         }
         Action::CycleOrg => {
             let n = app.orgs.len() as OrgIdx;
@@ -581,7 +656,11 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
             app.queue.set_paused(paused);
             app.toast(
                 ToastLevel::Info,
-                if paused { "live reordering paused — rows stay put, new alerts go to the bottom" } else { "live reordering resumed" },
+                if paused {
+                    "live reordering paused — rows stay put, new alerts go to the bottom"
+                } else {
+                    "live reordering resumed"
+                },
             );
             app.recompute();
         }

@@ -15,11 +15,23 @@ pub enum Msg {
     /// The wall clock, once a second (aligned to the second).
     Tick(Timestamp),
     /// A poll of one org started.
-    PollStarted { org: OrgIdx },
+    PollStarted {
+        org: OrgIdx,
+    },
     /// A poll of one org finished; `initial` for the first load after start.
-    Polled { org: OrgIdx, rows: Vec<Row>, at: Timestamp, initial: bool },
+    Polled {
+        org: OrgIdx,
+        rows: Vec<Row>,
+        at: Timestamp,
+        initial: bool,
+    },
     /// A poll failed; the org's data is kept and marked stale as it ages.
-    PollFailed { org: OrgIdx, error: String, at: Timestamp, retry_at: Option<Timestamp> },
+    PollFailed {
+        org: OrgIdx,
+        error: String,
+        at: Timestamp,
+        retry_at: Option<Timestamp>,
+    },
     /// A background task died; the console stays up and says so.
     TaskFailed(String),
     /// SIGTERM / SIGHUP / SIGINT, or the terminal went away: save and leave.

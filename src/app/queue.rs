@@ -37,8 +37,15 @@ impl Cell {
     /// Sanitises `raw`, keeping at most `cap` characters.
     pub fn new(raw: &str, cap: usize) -> Cell {
         let safe = text::sanitize_with_cap(raw, cap);
-        let escapes = safe.escapes().iter().map(|r| (r.start as u32, r.end as u32)).collect();
-        Cell { text: safe.as_str().into(), escapes }
+        let escapes = safe
+            .escapes()
+            .iter()
+            .map(|r| (r.start as u32, r.end as u32))
+            .collect();
+        Cell {
+            text: safe.as_str().into(),
+            escapes,
+        }
     }
 
     pub fn from_opt(raw: Option<&str>, cap: usize) -> Cell {
@@ -138,22 +145,36 @@ impl Row {
             .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
             .map(|h| h.to_ascii_lowercase().into_boxed_str());
         let mut row = Row {
-            key: AlertKey { org, id: Cell::new(id, CAP_SHORT).text },
+            key: AlertKey {
+                org,
+                id: Cell::new(id, CAP_SHORT).text,
+            },
             received_at: a.backend_timestamp,
             updated_at: a.backend_update_timestamp,
             severity: a.severity.and_then(|s| u8::try_from(s.clamp(0, 10)).ok()),
-            closure_reason: workflow.and_then(|w| w.closure_reason.as_deref()).map(Into::into),
+            closure_reason: workflow
+                .and_then(|w| w.closure_reason.as_deref())
+                .map(Into::into),
             closed_at: (status == WorkflowStatus::Closed)
                 .then(|| workflow.and_then(|w| w.change_timestamp))
                 .flatten(),
-            determination: a.determination.as_ref().and_then(|d| d.value.as_deref()).map(Into::into),
+            determination: a
+                .determination
+                .as_ref()
+                .and_then(|d| d.value.as_deref())
+                .map(Into::into),
             status,
             alert_type: Cell::from_opt(a.alert_type.as_deref(), CAP_SHORT),
             device: Cell::from_opt(a.device_name.as_deref(), CAP_SHORT),
             device_id: a.device_id,
             device_os: Cell::from_opt(a.device_os.as_deref(), CAP_SHORT),
             policy: Cell::from_opt(a.device_policy.as_deref(), CAP_SHORT),
-            user: Cell::from_opt(a.process_username.as_deref().or(a.device_username.as_deref()), CAP_SHORT),
+            user: Cell::from_opt(
+                a.process_username
+                    .as_deref()
+                    .or(a.device_username.as_deref()),
+                CAP_SHORT,
+            ),
             reason: Cell::from_opt(a.reason.as_deref(), CAP_REASON),
             process: Cell::from_opt(process_file, CAP_SHORT),
             process_path: Cell::from_opt(process_path, CAP_REASON),
@@ -220,7 +241,9 @@ pub enum Stop {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clock {
-    Running { deadline: Timestamp },
+    Running {
+        deadline: Timestamp,
+    },
     Stopped(Stop),
     /// No receipt time: no clock can run (shown, never hidden).
     Unknown,
@@ -252,7 +275,11 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    pub const ALL: [StatusFilter; 3] = [StatusFilter::Open, StatusFilter::InProgress, StatusFilter::Closed];
+    pub const ALL: [StatusFilter; 3] = [
+        StatusFilter::Open,
+        StatusFilter::InProgress,
+        StatusFilter::Closed,
+    ];
 
     pub fn matches(self, s: &WorkflowStatus) -> bool {
         match self {
@@ -312,7 +339,13 @@ pub struct Counts {
 fn sort_key(row: &Row, sla: &SlaPolicy) -> (u8, i64, i16, std::cmp::Reverse<i64>, Box<str>) {
     let sev = -i16::from(row.severity.unwrap_or(0));
     match row.clock(sla) {
-        Clock::Running { deadline } => (0, deadline.as_millisecond(), sev, std::cmp::Reverse(0), row.key.id.clone()),
+        Clock::Running { deadline } => (
+            0,
+            deadline.as_millisecond(),
+            sev,
+            std::cmp::Reverse(0),
+            row.key.id.clone(),
+        ),
         _ => (
             1,
             0,
@@ -435,7 +468,10 @@ impl Queue {
             let rows = &self.rows;
             self.order.retain(|k| rows.get(k).is_some_and(&matches));
             let present: std::collections::HashSet<&AlertKey> = self.order.iter().collect();
-            let mut fresh: Vec<&Row> = rows.values().filter(|r| !present.contains(&r.key) && matches(r)).collect();
+            let mut fresh: Vec<&Row> = rows
+                .values()
+                .filter(|r| !present.contains(&r.key) && matches(r))
+                .collect();
             fresh.sort_by_cached_key(|r| sort_key(r, sla));
             let fresh: Vec<AlertKey> = fresh.into_iter().map(|r| r.key.clone()).collect();
             drop(present);
@@ -471,7 +507,10 @@ impl Queue {
             self.offset = 0;
             return;
         }
-        let found = self.selected.as_ref().and_then(|k| self.order.iter().position(|o| o == k));
+        let found = self
+            .selected
+            .as_ref()
+            .and_then(|k| self.order.iter().position(|o| o == k));
         match found {
             Some(i) => self.sel_idx = i,
             None => {

@@ -65,7 +65,10 @@ pub struct LevelPolicy {
 
 impl Default for LevelPolicy {
     fn default() -> Self {
-        LevelPolicy { high_from: 8, medium_from: 5 }
+        LevelPolicy {
+            high_from: 8,
+            medium_from: 5,
+        }
     }
 }
 

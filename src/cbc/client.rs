@@ -539,8 +539,12 @@ impl Client {
     }
 
     /// One page of an alert search, parsed as full alerts or as summaries.
-    pub async fn search_alerts_as<T: AlertRecord>(&self, search: &AlertSearch) -> Result<AlertPage<T>, ApiError> {
-        self.post_read(&self.alerts_url("alerts/_search"), search, "alert search").await
+    pub async fn search_alerts_as<T: AlertRecord>(
+        &self,
+        search: &AlertSearch,
+    ) -> Result<AlertPage<T>, ApiError> {
+        self.post_read(&self.alerts_url("alerts/_search"), search, "alert search")
+            .await
     }
 
     /// Every alert a search reaches (offset paging, at most CBC's 10 000-row window).
@@ -549,13 +553,20 @@ impl Client {
     }
 
     /// [`Client::search_alerts_all`], parsed as full alerts or as summaries.
-    pub async fn search_alerts_all_as<T: AlertRecord>(&self, search: &AlertSearch) -> Result<Vec<T>, ApiError> {
+    pub async fn search_alerts_all_as<T: AlertRecord>(
+        &self,
+        search: &AlertSearch,
+    ) -> Result<Vec<T>, ApiError> {
         let mut out: Vec<T> = Vec::new();
         let mut q = search.clone();
         q.start = None;
         loop {
             let page: AlertPage<T> = self.search_alerts_as(&q).await?;
-            let reachable = page.num_available.unwrap_or(page.num_found).min(page.num_found).min(MAX_SEARCH_WINDOW);
+            let reachable = page
+                .num_available
+                .unwrap_or(page.num_found)
+                .min(page.num_found)
+                .min(MAX_SEARCH_WINDOW);
             if out.is_empty() {
                 out.reserve_exact(reachable as usize);
             }

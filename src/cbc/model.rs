@@ -160,7 +160,9 @@ cbc_object! {
 }
 
 /// What polling and queues need of any alert representation.
-pub trait AlertRecord: crate::cbc::lenient::LenientObject + Clone + PartialEq + Send + 'static {
+pub trait AlertRecord:
+    crate::cbc::lenient::LenientObject + Clone + PartialEq + Send + 'static
+{
     fn id(&self) -> Option<&str>;
     fn updated_at(&self) -> Option<Timestamp>;
 }

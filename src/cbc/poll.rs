@@ -12,7 +12,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::client::Client;
 use super::error::ApiError;
-use super::model::{Alert, AlertRecord, AlertSearch, MAX_SEARCH_WINDOW, Order, SortField, TimeRange};
+use super::model::{
+    Alert, AlertRecord, AlertSearch, MAX_SEARCH_WINDOW, Order, SortField, TimeRange,
+};
 
 /// The field polling follows.
 pub const UPDATE_FIELD: &str = "backend_update_timestamp";
@@ -33,7 +35,11 @@ pub struct WindowResult<T = Alert> {
 
 impl<T> Default for WindowResult<T> {
     fn default() -> Self {
-        WindowResult { alerts: Vec::new(), requests: 0, truncated_windows: 0 }
+        WindowResult {
+            alerts: Vec::new(),
+            requests: 0,
+            truncated_windows: 0,
+        }
     }
 }
 
@@ -196,10 +202,15 @@ pub struct MergeStats {
 
 /// Merges polled alerts into `store` by id (alerts without an id are dropped: they cannot be
 /// told apart or acted on).
-pub fn merge_alerts<T: AlertRecord>(store: &mut HashMap<String, T>, incoming: Vec<T>) -> MergeStats {
+pub fn merge_alerts<T: AlertRecord>(
+    store: &mut HashMap<String, T>,
+    incoming: Vec<T>,
+) -> MergeStats {
     let mut stats = MergeStats::default();
     for a in incoming {
-        let Some(id) = a.id().map(str::to_owned) else { continue };
+        let Some(id) = a.id().map(str::to_owned) else {
+            continue;
+        };
         match merge_one(store, id, a) {
             Merge::New => stats.new += 1,
             Merge::Updated => stats.updated += 1,
@@ -248,7 +259,11 @@ impl AlertPoller {
 
     /// Reads the next window. The window advances only when the whole read succeeded, so a
     /// failed poll loses nothing: the next one covers it.
-    pub async fn poll(&mut self, client: &Client, now: Timestamp) -> Result<WindowResult, ApiError> {
+    pub async fn poll(
+        &mut self,
+        client: &Client,
+        now: Timestamp,
+    ) -> Result<WindowResult, ApiError> {
         self.poll_as(client, now).await
     }
 

@@ -33,14 +33,21 @@ pub fn preview_shown(size: (u16, u16), wanted: bool) -> bool {
 /// Alert rows the queue table shows at this size (its header row excluded). The reducer uses
 /// it for paging and scrolling; the view lays out the same way.
 pub fn queue_table_rows(size: (u16, u16), preview: bool) -> usize {
-    let preview = if preview_shown(size, preview) { PREVIEW_LINES } else { 0 };
-    size.1.saturating_sub(HEADER_LINES + FOOTER_LINES + 1 + preview) as usize
+    let preview = if preview_shown(size, preview) {
+        PREVIEW_LINES
+    } else {
+        0
+    };
+    size.1
+        .saturating_sub(HEADER_LINES + FOOTER_LINES + 1 + preview) as usize
 }
 
 /// Draws the whole screen.
 pub fn view(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    frame.buffer_mut().set_style(area, app.theme.style(Slot::Base));
+    frame
+        .buffer_mut()
+        .set_style(area, app.theme.style(Slot::Base));
     let preview = preview_shown((area.width, area.height), app.show_preview);
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(HEADER_LINES),
@@ -50,7 +57,8 @@ pub fn view(app: &App, frame: &mut Frame) {
     .areas(area);
     queue::header(app, frame, header);
     if preview {
-        let [table, pane] = Layout::vertical([Constraint::Min(2), Constraint::Length(PREVIEW_LINES)]).areas(body);
+        let [table, pane] =
+            Layout::vertical([Constraint::Min(2), Constraint::Length(PREVIEW_LINES)]).areas(body);
         queue::table(app, frame, table);
         queue::preview(app, frame, pane);
     } else {
@@ -87,7 +95,9 @@ pub fn coarse_age(d: SignedDuration) -> String {
 
 /// Spans of a sanitised cell: escapes of hidden characters in the theme's escape style.
 pub fn cell_spans<'a>(cell: &'a Cell, base: Style, escape: Style) -> Vec<Span<'a>> {
-    cell.pieces().map(|(t, esc)| Span::styled(t, if esc { escape } else { base })).collect()
+    cell.pieces()
+        .map(|(t, esc)| Span::styled(t, if esc { escape } else { base }))
+        .collect()
 }
 
 pub(crate) fn cell_line<'a>(app: &App, cell: &'a Cell, base: Style) -> Line<'a> {
@@ -98,5 +108,10 @@ pub(crate) fn cell_line<'a>(app: &App, cell: &'a Cell, base: Style) -> Line<'a> 
 pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }

@@ -37,16 +37,25 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
             let keys = if keys.is_empty() {
                 format!(":{}", action.name())
             } else {
-                keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ")
+                keys.iter()
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             lines.push(Line::from(vec![
                 Span::styled(format!("  {keys:<18}"), t.style(Slot::HelpKey)),
-                Span::styled(action.description().to_string(), t.style(Slot::HelpDescription)),
+                Span::styled(
+                    action.description().to_string(),
+                    t.style(Slot::HelpDescription),
+                ),
             ]));
         }
         lines.push(Line::raw(""));
     }
-    lines.push(Line::styled("SLA column (time left for the first report)", t.style(Slot::HelpSection)));
+    lines.push(Line::styled(
+        "SLA column (time left for the first report)",
+        t.style(Slot::HelpSection),
+    ));
     for (band, text) in [
         (Band::Normal, "more than 20 min left"),
         (Band::Warning, "20 min or less"),
@@ -54,42 +63,67 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
         (Band::Breached, "deadline passed (time shown negative)"),
     ] {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {}mm:ss", band_mark(band)), t.style(band_slot(band))),
+            Span::styled(
+                format!("  {}mm:ss", band_mark(band)),
+                t.style(band_slot(band)),
+            ),
             Span::styled(format!("  {text}"), t.style(Slot::HelpDescription)),
         ]));
     }
     lines.push(Line::from(vec![
         Span::styled("  closed  ", t.style(Slot::ClockStopped)),
-        Span::styled("clock stopped: closed in CBC", t.style(Slot::HelpDescription)),
+        Span::styled(
+            "clock stopped: closed in CBC",
+            t.style(Slot::HelpDescription),
+        ),
     ]));
     lines.push(Line::from(vec![
         Span::styled("  High?   ", t.style(Slot::LevelHigh)),
-        Span::styled("level suggested from CBC severity (no analyst decision yet)", t.style(Slot::HelpDescription)),
+        Span::styled(
+            "level suggested from CBC severity (no analyst decision yet)",
+            t.style(Slot::HelpDescription),
+        ),
     ]));
     lines.push(Line::from(vec![
         Span::styled("  #       ", t.style(Slot::RowFlagged)),
-        Span::styled("hidden/control characters in the alert, shown as escapes", t.style(Slot::HelpDescription)),
+        Span::styled(
+            "hidden/control characters in the alert, shown as escapes",
+            t.style(Slot::HelpDescription),
+        ),
     ]));
     lines.push(Line::from(vec![
         Span::styled("  ~Org    ", t.style(Slot::OrgStale)),
-        Span::styled("that org's data is stale (no good poll lately)", t.style(Slot::HelpDescription)),
+        Span::styled(
+            "that org's data is stale (no good poll lately)",
+            t.style(Slot::HelpDescription),
+        ),
     ]));
     lines
 }
 
 fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
     let t = &app.theme;
-    let rect = centered(area, 78.min(area.width), area.height.saturating_sub(2).max(3));
+    let rect = centered(
+        area,
+        78.min(area.width),
+        area.height.saturating_sub(2).max(3),
+    );
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::Border))
-        .title(Span::styled(" Help — Esc closes, ↑/↓ scroll ", t.style(Slot::HelpSection)));
+        .title(Span::styled(
+            " Help — Esc closes, ↑/↓ scroll ",
+            t.style(Slot::HelpSection),
+        ));
     let lines = help_lines(app);
     let inner_h = rect.height.saturating_sub(2);
     let max_scroll = (lines.len() as u16).saturating_sub(inner_h);
     frame.render_widget(
-        Paragraph::new(lines).block(block).style(t.style(Slot::Base)).scroll((scroll.min(max_scroll), 0)),
+        Paragraph::new(lines)
+            .block(block)
+            .style(t.style(Slot::Base))
+            .scroll((scroll.min(max_scroll), 0)),
         rect,
     );
 }
@@ -103,7 +137,10 @@ fn palette(app: &App, frame: &mut Frame, area: Rect, p: &crate::app::Palette) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::Border))
-        .title(Span::styled(" Command — Tab completes, Enter runs, Esc closes ", t.style(Slot::HelpSection)));
+        .title(Span::styled(
+            " Command — Tab completes, Enter runs, Esc closes ",
+            t.style(Slot::HelpSection),
+        ));
     let mut lines = vec![Line::from(vec![
         Span::styled(":", t.style(Slot::Palette)),
         Span::styled(crate::text::display_safe(&p.input), t.style(Slot::Palette)),
@@ -111,12 +148,26 @@ fn palette(app: &App, frame: &mut Frame, area: Rect, p: &crate::app::Palette) {
     ])];
     // Keep the highlighted candidate inside the visible slice.
     let start = p.selected.saturating_sub(shown.saturating_sub(1) as usize);
-    for (i, (name, hint)) in candidates.iter().enumerate().skip(start).take(shown as usize) {
-        let slot = if i == p.selected { Slot::PaletteSelected } else { Slot::Palette };
+    for (i, (name, hint)) in candidates
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(shown as usize)
+    {
+        let slot = if i == p.selected {
+            Slot::PaletteSelected
+        } else {
+            Slot::Palette
+        };
         lines.push(Line::from(vec![
             Span::styled(format!(" {name:<16}"), t.style(slot)),
             Span::styled(format!(" {hint}"), t.style(Slot::Muted)),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines).block(block).style(t.style(Slot::Base)), rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(t.style(Slot::Base)),
+        rect,
+    );
 }

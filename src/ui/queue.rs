@@ -121,14 +121,21 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
     let counts = app.queue.counts(app.now);
     let tz = app.settings.display_tz.clone();
     let clock = app.now.to_zoned_datetime(tz).strftime("%H:%M").to_string();
-    let mut first = vec![Span::styled(" socdeck ", t.style(Slot::HeaderTitle)), Span::raw(" ")];
+    let mut first = vec![
+        Span::styled(" socdeck ", t.style(Slot::HeaderTitle)),
+        Span::raw(" "),
+    ];
     if app.settings.read_only {
         first.push(Span::styled("[READ-ONLY]", t.style(Slot::BadgeReadOnly)));
         first.push(Span::raw(" "));
     }
     if app.queue.is_paused() {
         let n = app.queue.arrived_while_paused();
-        let text = if n > 0 { format!("[PAUSED +{n} new]") } else { "[PAUSED]".into() };
+        let text = if n > 0 {
+            format!("[PAUSED +{n} new]")
+        } else {
+            "[PAUSED]".into()
+        };
         first.push(Span::styled(text, t.style(Slot::BadgePaused)));
         first.push(Span::raw(" "));
     }
@@ -136,8 +143,15 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
         format!("open {}  clocks {}  ", counts.open, counts.running),
         t.style(Slot::Header),
     ));
-    let breach_style = if counts.breached > 0 { t.style(Slot::BandBreached) } else { t.style(Slot::Header) };
-    first.push(Span::styled(format!("breached {}", counts.breached), breach_style));
+    let breach_style = if counts.breached > 0 {
+        t.style(Slot::BandBreached)
+    } else {
+        t.style(Slot::Header)
+    };
+    first.push(Span::styled(
+        format!("breached {}", counts.breached),
+        breach_style,
+    ));
     first.push(Span::styled(format!("  {clock}"), t.style(Slot::Muted)));
 
     let mut second: Vec<Span> = Vec::new();
@@ -146,7 +160,10 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
             second.push(Span::styled(" | ", t.style(Slot::Muted)));
         }
         let state = org_age_text(org, app.now, app.settings.stale_after);
-        let slot = match (org.freshness(app.now, app.settings.stale_after), org.error.is_some()) {
+        let slot = match (
+            org.freshness(app.now, app.settings.stale_after),
+            org.error.is_some(),
+        ) {
             (_, true) => Slot::OrgError,
             (Freshness::Live, false) => Slot::OrgOk,
             _ => Slot::OrgStale,
@@ -155,7 +172,10 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
         second.push(Span::raw(" "));
         second.push(Span::styled(state, t.style(slot)));
     }
-    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]).style(t.style(Slot::Header)), area);
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]).style(t.style(Slot::Header)),
+        area,
+    );
 }
 
 /// SLA cell text and style slot for a row. Bands read without colour: `!` warning,
@@ -167,7 +187,10 @@ pub(super) fn sla_cell(app: &App, row: &Row) -> (String, Slot) {
             let remaining = deadline.duration_since(app.now);
             let band = sla.band(remaining);
             let mark = band_mark(band);
-            (format!("{mark}{:>7}", format_remaining(remaining.as_secs())), band_slot(band))
+            (
+                format!("{mark}{:>7}", format_remaining(remaining.as_secs())),
+                band_slot(band),
+            )
         }
         Clock::Stopped(Stop::Closed { late: false }) => ("closed".into(), Slot::ClockStopped),
         Clock::Stopped(Stop::Closed { late: true }) => ("closed lt".into(), Slot::ClockStopped),
@@ -239,7 +262,8 @@ pub(super) fn table(app: &App, frame: &mut Frame, area: Rect) {
                 t.style(Slot::Row)
             };
             let org = app.orgs.get(row.key.org as usize);
-            let org_stale = org.is_some_and(|o| o.freshness(app.now, stale_after) != Freshness::Live);
+            let org_stale =
+                org.is_some_and(|o| o.freshness(app.now, stale_after) != Freshness::Live);
             let cells: Vec<Line> = cols
                 .iter()
                 .map(|(col, _)| match col {
@@ -256,7 +280,11 @@ pub(super) fn table(app: &App, frame: &mut Frame, area: Rect) {
                     }
                     Col::Level => {
                         let (level, set) = row.level(&app.settings.levels);
-                        let text = if set { level.short().to_string() } else { format!("{}?", level.short()) };
+                        let text = if set {
+                            level.short().to_string()
+                        } else {
+                            format!("{}?", level.short())
+                        };
                         Line::from(Span::styled(text, t.style(level_slot(level))))
                     }
                     Col::Severity => Line::from(Span::styled(
@@ -291,28 +319,41 @@ pub(super) fn table(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
 
     let widths: Vec<Constraint> = cols.iter().map(|(_, w)| Constraint::Length(*w)).collect();
-    let header = TRow::new(cols.iter().map(|(c, _)| Line::raw(c.title()))).style(t.style(Slot::TableHeader));
+    let header =
+        TRow::new(cols.iter().map(|(c, _)| Line::raw(c.title()))).style(t.style(Slot::TableHeader));
     let table = Table::new(rows, widths).header(header).column_spacing(1);
     frame.render_widget(table, area);
 
     if app.queue.visible_len() == 0 {
         let msg = if app.queue.is_empty() {
-            if app.orgs.iter().all(|o| o.last_good.is_none()) { "waiting for the first poll…" } else { "no alerts" }
+            if app.orgs.iter().all(|o| o.last_good.is_none()) {
+                "waiting for the first poll…"
+            } else {
+                "no alerts"
+            }
         } else {
             "no alert matches the filters (c clears them)"
         };
         let y = area.y + 2.min(area.height.saturating_sub(1));
-        let r = Rect { x: area.x + 2, y, width: area.width.saturating_sub(4), height: 1 };
+        let r = Rect {
+            x: area.x + 2,
+            y,
+            width: area.width.saturating_sub(4),
+            height: 1,
+        };
         frame.render_widget(Paragraph::new(msg).style(t.style(Slot::Muted)), r);
     }
 }
 
 pub(super) fn preview(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let block = Block::default().borders(Borders::TOP).border_style(t.style(Slot::Border)).title(Span::styled(
-        " Selected alert ",
-        t.style(Slot::PreviewLabel),
-    ));
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(t.style(Slot::Border))
+        .title(Span::styled(
+            " Selected alert ",
+            t.style(Slot::PreviewLabel),
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(row) = app.queue.selected() else {
@@ -324,7 +365,11 @@ pub(super) fn preview(app: &App, frame: &mut Frame, area: Rect) {
     let cells = |c| super::cell_spans(c, value, esc);
     let tz = app.settings.display_tz.clone();
     let when = |ts: Option<Timestamp>| {
-        ts.map_or("-".to_string(), |ts| ts.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string())
+        ts.map_or("-".to_string(), |ts| {
+            ts.to_zoned_datetime(tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
     };
     let org = app.orgs.get(row.key.org as usize);
     let (level, set) = row.level(&app.settings.levels);
@@ -343,7 +388,11 @@ pub(super) fn preview(app: &App, frame: &mut Frame, area: Rect) {
         format!(
             " (id {}, {})",
             row.device_id.map_or("-".into(), |d| d.to_string()),
-            if row.device_os.is_empty() { "-" } else { row.device_os.as_str() }
+            if row.device_os.is_empty() {
+                "-"
+            } else {
+                row.device_os.as_str()
+            }
         ),
         value,
     ));
@@ -359,12 +408,22 @@ pub(super) fn preview(app: &App, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         label("Level"),
         Span::styled(
-            format!("{level}{}", if set { "" } else { " (suggested from severity)" }),
+            format!(
+                "{level}{}",
+                if set {
+                    ""
+                } else {
+                    " (suggested from severity)"
+                }
+            ),
             t.style(level_slot(level)),
         ),
         Span::raw("   "),
         label("Severity"),
-        Span::styled(row.severity.map_or("-".into(), |s| s.to_string()), t.style(severity_slot(row.severity))),
+        Span::styled(
+            row.severity.map_or("-".into(), |s| s.to_string()),
+            t.style(severity_slot(row.severity)),
+        ),
         Span::raw("   "),
         label("Status"),
         Span::styled(status_text(&row.status).0.to_string(), value),
@@ -399,7 +458,10 @@ pub(super) fn preview(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(sla_text, t.style(sla_slot)),
         Span::raw("   "),
         label("Owner"),
-        Span::styled(row.owner.as_ref().map_or("-", |o| o.as_str()).to_string(), value),
+        Span::styled(
+            row.owner.as_ref().map_or("-", |o| o.as_str()).to_string(),
+            value,
+        ),
     ]));
     if row.flagged {
         lines.push(Line::from(Span::styled(
@@ -429,7 +491,10 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
             ToastLevel::Error => Slot::ToastError,
         };
         let text = crate::text::display_safe(&toast.text);
-        frame.render_widget(Paragraph::new(Line::styled(format!(" {text}"), t.style(slot))), area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {text}"), t.style(slot))),
+            area,
+        );
         return;
     }
     let mut spans: Vec<Span> = Vec::new();
@@ -449,16 +514,32 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     }
     if !parts.is_empty() {
         spans.push(Span::styled(
-            format!(" {} of {} · {} ", app.queue.visible_len(), app.queue.len(), parts.join(" · ")),
+            format!(
+                " {} of {} · {} ",
+                app.queue.visible_len(),
+                app.queue.len(),
+                parts.join(" · ")
+            ),
             t.style(Slot::Filter),
         ));
     } else {
-        spans.push(Span::styled(format!(" {} alerts ", app.queue.len()), t.style(Slot::Muted)));
+        spans.push(Span::styled(
+            format!(" {} alerts ", app.queue.len()),
+            t.style(Slot::Muted),
+        ));
     }
-    for action in [Action::Help, Action::FilterText, Action::CommandPalette, Action::Quit] {
+    for action in [
+        Action::Help,
+        Action::FilterText,
+        Action::CommandPalette,
+        Action::Quit,
+    ] {
         if let Some(k) = app.keymap.keys_for(action).first() {
             spans.push(Span::styled(format!(" {k}"), t.style(Slot::HelpKey)));
-            spans.push(Span::styled(format!(" {}", short_name(action)), t.style(Slot::Muted)));
+            spans.push(Span::styled(
+                format!(" {}", short_name(action)),
+                t.style(Slot::Muted),
+            ));
         }
     }
     let stale: Vec<&str> = app
@@ -470,7 +551,10 @@ pub(super) fn footer(app: &App, frame: &mut Frame, area: Rect) {
     if !stale.is_empty() {
         let oldest = app.orgs.iter().filter_map(|o| o.last_good).min();
         spans.push(Span::styled(
-            format!("  ~ = stale data ({})", oldest.map_or("-".into(), |t| coarse_age(app.now.duration_since(t)))),
+            format!(
+                "  ~ = stale data ({})",
+                oldest.map_or("-".into(), |t| coarse_age(app.now.duration_since(t)))
+            ),
             t.style(Slot::OrgStale),
         ));
     }
