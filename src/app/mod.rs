@@ -245,7 +245,12 @@ impl App {
     /// Text that changes with time in the header and footer: redrawn only when it changes.
     fn clock_text(&self) -> String {
         let c = self.queue.counts(self.now);
-        let mut s = format!("{}", c.breached);
+        // The header shows the wall clock as HH:MM: a new minute is a visible change.
+        let hhmm = self
+            .now
+            .to_zoned_datetime(self.settings.display_tz.clone())
+            .strftime("%H:%M");
+        let mut s = format!("{}|{hhmm}", c.breached);
         for o in &self.orgs {
             s.push('|');
             s.push_str(&ui::org_age_text(o, self.now, self.settings.stale_after));
@@ -404,6 +409,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if key.kind != KeyEventKind::Press {
         return Vec::new();
     }
+    // Ctrl-C leaves from every overlay too (raw mode: no SIGINT), not only from the queue.
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl_c && app.overlay != Overlay::None {
+        return run_action(app, Action::Quit);
+    }
     match app.overlay.clone() {
         Overlay::Filter { input, previous } => {
             on_filter_key(app, key, input, previous);
@@ -411,11 +421,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         Overlay::Palette(p) => return on_palette_key(app, key, p),
         Overlay::Help { scroll } => {
-            let ctrl_c =
-                key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
             app.dirty = true;
             app.overlay = match key.code {
-                _ if ctrl_c => return run_action(app, Action::Quit),
                 KeyCode::Down | KeyCode::Char('j') => Overlay::Help {
                     scroll: scroll.saturating_add(1),
                 },

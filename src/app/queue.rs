@@ -133,7 +133,17 @@ impl Row {
         let process_path = a.process_name.as_deref();
         let process_file = process_path.map(|p| p.rsplit(['\\', '/']).next().unwrap_or(p));
         let workflow = a.workflow.as_ref();
-        let status = a.status();
+        // An unknown status is shown as text: sanitised (and flagged) like every other field.
+        let (status, status_flagged) = match a.status() {
+            WorkflowStatus::Other(s) => {
+                let safe = text::sanitize_with_cap(&s, CAP_SHORT);
+                (
+                    WorkflowStatus::Other(safe.as_str().to_owned()),
+                    safe.is_flagged(),
+                )
+            }
+            s => (s, false),
+        };
         let owner = workflow
             .filter(|_| status == WorkflowStatus::InProgress)
             .filter(|w| w.changed_by_type.as_deref() != Some("SYSTEM"))
@@ -199,6 +209,7 @@ impl Row {
         .iter()
         .any(|c| c.is_flagged())
             || row.owner.as_ref().is_some_and(Cell::is_flagged)
+            || status_flagged
             || &*row.key.id != id;
         Some(row)
     }
@@ -335,7 +346,8 @@ pub struct Counts {
 }
 
 /// Sort key: running clocks first by deadline (= by time left), then by severity (highest
-/// first); stopped and unknown clocks below, newest first.
+/// first); below them the rows without a running clock — open ones (no receipt time) above
+/// closed ones — by severity, then newest first.
 fn sort_key(row: &Row, sla: &SlaPolicy) -> (u8, i64, i16, std::cmp::Reverse<i64>, Box<str>) {
     let sev = -i16::from(row.severity.unwrap_or(0));
     match row.clock(sla) {
@@ -347,7 +359,7 @@ fn sort_key(row: &Row, sla: &SlaPolicy) -> (u8, i64, i16, std::cmp::Reverse<i64>
             row.key.id.clone(),
         ),
         _ => (
-            1,
+            if row.is_closed() { 2 } else { 1 },
             0,
             sev,
             std::cmp::Reverse(row.received_at.map_or(i64::MIN, |t| t.as_millisecond())),

@@ -154,23 +154,51 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
     ));
     first.push(Span::styled(format!("  {clock}"), t.style(Slot::Muted)));
 
+    // Orgs in trouble first, so a narrow terminal never hides a problem; healthy orgs that do
+    // not fit collapse into "+N ok".
+    let stale_after = app.settings.stale_after;
+    let mut entries: Vec<(bool, Span, Span)> = app
+        .orgs
+        .iter()
+        .map(|org| {
+            let state = org_age_text(org, app.now, stale_after);
+            let (slot, healthy) = match (org.freshness(app.now, stale_after), org.error.is_some()) {
+                (_, true) => (Slot::OrgError, false),
+                (Freshness::Live, false) => (Slot::OrgOk, true),
+                _ => (Slot::OrgStale, false),
+            };
+            (
+                healthy,
+                Span::styled(org.name.clone(), t.style(Slot::Header)),
+                Span::styled(state, t.style(slot)),
+            )
+        })
+        .collect();
+    let full_width: usize = entries
+        .iter()
+        .map(|(_, n, s)| n.width() + s.width() + 4)
+        .sum();
+    if full_width > area.width as usize {
+        entries.sort_by_key(|(healthy, _, _)| *healthy);
+    }
     let mut second: Vec<Span> = Vec::new();
-    for (i, org) in app.orgs.iter().enumerate() {
+    let mut used = 0usize;
+    let total = entries.len();
+    for (i, (healthy, name, state)) in entries.into_iter().enumerate() {
+        let w = name.width() + state.width() + 4;
+        let rest_ok = total - i;
+        // Keep room for the "+N ok" summary when this healthy org would not fit.
+        if healthy && used + w + 8 > area.width as usize && i + 1 < total {
+            second.push(Span::styled(format!("+{rest_ok} ok"), t.style(Slot::OrgOk)));
+            break;
+        }
         if i > 0 {
             second.push(Span::styled(" | ", t.style(Slot::Muted)));
         }
-        let state = org_age_text(org, app.now, app.settings.stale_after);
-        let slot = match (
-            org.freshness(app.now, app.settings.stale_after),
-            org.error.is_some(),
-        ) {
-            (_, true) => Slot::OrgError,
-            (Freshness::Live, false) => Slot::OrgOk,
-            _ => Slot::OrgStale,
-        };
-        second.push(Span::styled(org.name.clone(), t.style(Slot::Header)));
+        second.push(name);
         second.push(Span::raw(" "));
-        second.push(Span::styled(state, t.style(slot)));
+        second.push(state);
+        used += w;
     }
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]).style(t.style(Slot::Header)),
@@ -184,13 +212,27 @@ pub(super) fn sla_cell(app: &App, row: &Row) -> (String, Slot) {
     let sla = &app.settings.sla;
     match row.clock(sla) {
         Clock::Running { deadline } => {
-            let remaining = deadline.duration_since(app.now);
-            let band = sla.band(remaining);
+            // Whole seconds, rounded down: the text and the band always agree (−0.3 s reads
+            // −00:01 and is breached; 20:00.5 reads 20:00 and is a warning only at 20:00).
+            let secs = deadline
+                .duration_since(app.now)
+                .as_millis()
+                .div_euclid(1000) as i64;
+            let band = sla.band(jiff::SignedDuration::from_secs(secs));
             let mark = band_mark(band);
-            (
-                format!("{mark}{:>7}", format_remaining(remaining.as_secs())),
-                band_slot(band),
-            )
+            let text = if secs.unsigned_abs() >= 1000 * 60 {
+                // A day-old backlog: hours and minutes keep the cell readable.
+                let m = secs.unsigned_abs() / 60;
+                format!(
+                    "{}{}h{:02}m",
+                    if secs < 0 { "-" } else { "" },
+                    m / 60,
+                    m % 60
+                )
+            } else {
+                format_remaining(secs)
+            };
+            (format!("{mark}{text:>7}"), band_slot(band))
         }
         Clock::Stopped(Stop::Closed { late: false }) => ("closed".into(), Slot::ClockStopped),
         Clock::Stopped(Stop::Closed { late: true }) => ("closed lt".into(), Slot::ClockStopped),
