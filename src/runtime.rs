@@ -81,7 +81,19 @@ pub async fn run(
     )
     .await;
     tasks.abort_all();
-    ratatui::restore();
+    // Not `ratatui::restore()`: on a lost terminal it and `Terminal`'s drop report the failed
+    // writes with `eprintln!` to that same dead tty, which panics (EIO); the panic hook then
+    // restores again, panics again, and the process aborts (SIGABRT instead of exit 129).
+    if let Err(e) = ratatui::try_restore() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "socdeck: could not restore the terminal: {e}"
+        );
+    }
+    if terminal.show_cursor().is_err() {
+        // The terminal is gone; dropping would retry and `eprintln!` the error.
+        std::mem::forget(terminal);
+    }
     result
 }
 
@@ -100,6 +112,8 @@ async fn event_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval_at(next_second(), Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut hangup_probe = tokio::time::interval(HANGUP_PROBE);
+    hangup_probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     loop {
         if app.dirty {
@@ -120,6 +134,7 @@ async fn event_loop(
             },
             Some(msg) = rx.recv() => Some(msg),
             _ = tick.tick() => Some(Msg::Tick(Timestamp::now())),
+            _ = hangup_probe.tick() => terminal_hung_up().then_some(Msg::Shutdown(ExitReason::TerminalLost)),
             _ = sigterm.recv() => Some(Msg::Shutdown(ExitReason::Terminate)),
             _ = sighup.recv() => Some(Msg::Shutdown(ExitReason::Hangup)),
             _ = sigint.recv() => Some(Msg::Shutdown(ExitReason::Interrupt)),
@@ -163,6 +178,24 @@ fn run_effect(
             }
         }
     }
+}
+
+/// How often the loop checks that the terminal is still there (see [`terminal_hung_up`]).
+const HANGUP_PROBE: Duration = Duration::from_millis(100);
+
+/// Whether the terminal we draw on has been hung up (the pty master closed: a dropped SSH
+/// link) without a SIGHUP reaching us. crossterm's reader thread cannot tell us: on a hung-up
+/// tty its `read` returns 0 and it reads again, forever, at 100% CPU (crossterm #793), and the
+/// event stream never ends. So the loop looks for itself: a hung-up tty polls as POLLHUP.
+fn terminal_hung_up() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a zero timeout never blocks.
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
 }
 
 /// The instant of the next whole wall-clock second, so countdowns change on the second.

@@ -161,7 +161,9 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.timeout)
-            .user_agent(concat!("socdeck/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("socdeck/", env!("CARGO_PKG_VERSION")))
+            // HTTP/1.1: CBC calls are sequential per org, and h2 framing costs CPU for no gain.
+            .http1_only();
         if let Some(pem) = &cfg.ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
                 ApiError::Config(format!("CA file is not a PEM certificate bundle: {e}"))
