@@ -21,6 +21,9 @@
 //!   counted `write` calls are the console's write syscalls — into a byte-counting sink:
 //!   render + diff + escape-sequence encoding, bytes and writes per frame.
 //! * `tick` (reducer): the cost of `update(Msg::Tick)` itself (it decides whether to redraw).
+//! * live poll / filter keystroke (informational, not draws): `Msg::Polled` bringing one new
+//!   alert (merge + full re-sort) and one keystroke in the text filter — O(n log n) work the
+//!   analyst waits for, unlike the frames above.
 //! * idle model: the runtime's loop replayed for `--idle-secs` simulated seconds (one `Tick`
 //!   per second, an empty poll result every 15 s as the poller delivers, a draw only when
 //!   `app.dirty`) — frames, bytes/s and writes/s at rest; once with the default queue (running
@@ -105,7 +108,11 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut val = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+        let mut val = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
         match a.as_str() {
             // `cargo bench` passes `--bench` to every bench binary.
             "--bench" => {}
@@ -117,7 +124,9 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             }
             "--size" => {
                 let v = val(a)?;
-                let (w, h) = v.split_once('x').ok_or("--size is COLSxROWS, e.g. 200x50")?;
+                let (w, h) = v
+                    .split_once('x')
+                    .ok_or("--size is COLSxROWS, e.g. 200x50")?;
                 o.width = w.parse().map_err(|_| "bad --size width")?;
                 o.height = h.parse().map_err(|_| "bad --size height")?;
             }
@@ -202,20 +211,43 @@ const AGE_BANDS: [(i64, i64); 10] = [
     (150, 300),
     (300, 480),
 ];
-const TYPES: [&str; 4] = ["CB_ANALYTICS", "WATCHLIST", "DEVICE_CONTROL", "INTRUSION_DETECTION_SYSTEM"];
+const TYPES: [&str; 4] = [
+    "CB_ANALYTICS",
+    "WATCHLIST",
+    "DEVICE_CONTROL",
+    "INTRUSION_DETECTION_SYSTEM",
+];
 const DEPTS: [&str; 6] = ["FIN", "HR", "ENG", "OPS", "LEGAL", "SRV"];
 const POLICIES: [&str; 4] = ["Standard", "Advanced", "Servers - Monitored", "Executives"];
-const USERS: [&str; 5] = ["CORP\\t.sato", "CORP\\a.meyer", "NT AUTHORITY\\SYSTEM", "CORP\\svc_backup", "CORP\\j.okafor"];
+const USERS: [&str; 5] = [
+    "CORP\\t.sato",
+    "CORP\\a.meyer",
+    "NT AUTHORITY\\SYSTEM",
+    "CORP\\svc_backup",
+    "CORP\\j.okafor",
+];
 const PROCS: [(&str, &str); 6] = [
     (
         "c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe",
         "powershell.exe -NoProfile -ExecutionPolicy Bypass -EncodedCommand SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA",
     ),
-    ("c:\\windows\\system32\\cmd.exe", "cmd.exe /c vssadmin delete shadows /all /quiet"),
-    ("c:\\windows\\system32\\rundll32.exe", "rundll32.exe C:\\Users\\Public\\libcurl.dll,Start"),
-    ("c:\\users\\t.sato\\appdata\\local\\temp\\xmrig.exe", "xmrig.exe -o pool.minexmr.com:4444 -u 4A1... --donate-level 1"),
+    (
+        "c:\\windows\\system32\\cmd.exe",
+        "cmd.exe /c vssadmin delete shadows /all /quiet",
+    ),
+    (
+        "c:\\windows\\system32\\rundll32.exe",
+        "rundll32.exe C:\\Users\\Public\\libcurl.dll,Start",
+    ),
+    (
+        "c:\\users\\t.sato\\appdata\\local\\temp\\xmrig.exe",
+        "xmrig.exe -o pool.minexmr.com:4444 -u 4A1... --donate-level 1",
+    ),
     ("c:\\windows\\psexesvc.exe", "PSEXESVC.exe"),
-    ("c:\\program files\\7-zip\\7z.exe", "7z.exe a -p\"S3cret!\" c:\\perflogs\\out.7z c:\\users\\*\\documents"),
+    (
+        "c:\\program files\\7-zip\\7z.exe",
+        "7z.exe a -p\"S3cret!\" c:\\perflogs\\out.7z c:\\users\\*\\documents",
+    ),
 ];
 const REASONS: [&str; 6] = [
     "The application powershell.exe invoked another application (cmd.exe) that attempted to delete volume shadow copies.",
@@ -225,7 +257,14 @@ const REASONS: [&str; 6] = [
     "Watchlist hit: ATT&CK T1021.002 remote service creation over SMB from a workstation to a server.",
     "A cryptocurrency miner was detected; the process was terminated by policy.",
 ];
-const TTPS: [&str; 6] = ["RAN_ATTACK", "DELETE_SHADOWS", "T1059.001", "MITRE_T1003_CREDENTIAL_DUMP", "ADAPTIVE_WHITE_APP", "NETWORK_ACCESS"];
+const TTPS: [&str; 6] = [
+    "RAN_ATTACK",
+    "DELETE_SHADOWS",
+    "T1059.001",
+    "MITRE_T1003_CREDENTIAL_DUMP",
+    "ADAPTIVE_WHITE_APP",
+    "NETWORK_ACCESS",
+];
 /// Hidden and control characters attackers put in names: the sanitiser shows them as escapes.
 const HOSTILE: [&str; 3] = ["\u{202e}gpj.exe", "\x1b[2J\x1b[31mOK", "fin\u{200b}ance"];
 
@@ -240,19 +279,41 @@ fn synthetic_alerts(n: usize, seed: u64, now: Timestamp) -> Vec<(OrgIdx, Alert)>
         let roll = rng.below(100);
         let (status, changed_by) = match roll {
             0..85 => ("OPEN", None),
-            85..90 => ("IN_PROGRESS", Some(rng.pick(&["a.analyst", "b.analyst", "c.analyst"]).to_string())),
+            85..90 => (
+                "IN_PROGRESS",
+                Some(
+                    rng.pick(&["a.analyst", "b.analyst", "c.analyst"])
+                        .to_string(),
+                ),
+            ),
             _ => ("CLOSED", Some("a.analyst".to_string())),
         };
         let (path, cmdline) = PROCS[rng.below(PROCS.len() as u64) as usize];
-        let mut device = format!("{}-{}-{:04}", rng.pick(&["WKS", "LT", "SRV"]), rng.pick(&DEPTS), rng.below(5000));
+        let mut device = format!(
+            "{}-{}-{:04}",
+            rng.pick(&["WKS", "LT", "SRV"]),
+            rng.pick(&DEPTS),
+            rng.below(5000)
+        );
         if rng.chance(0.01) {
             device.push_str(rng.pick(&HOSTILE));
         }
-        let updated = if status == "OPEN" { received } else { received + SignedDuration::from_mins(rng.below(50) as i64) };
+        let updated = if status == "OPEN" {
+            received
+        } else {
+            received + SignedDuration::from_mins(rng.below(50) as i64)
+        };
         out.push((
             org,
             Alert {
-                id: Some(format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", rng.next() as u32, i % 65536, rng.below(4096), rng.below(4096), rng.next() >> 16)),
+                id: Some(format!(
+                    "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                    rng.next() as u32,
+                    i % 65536,
+                    rng.below(4096),
+                    rng.below(4096),
+                    rng.next() >> 16
+                )),
                 org_key: Some(ORGS[org as usize].1.to_string()),
                 alert_type: Some(rng.pick(&TYPES).to_string()),
                 severity: Some(1 + rng.below(10) as i64),
@@ -275,8 +336,16 @@ fn synthetic_alerts(n: usize, seed: u64, now: Timestamp) -> Vec<(OrgIdx, Alert)>
                 process_name: Some(path.to_string()),
                 process_cmdline: Some(cmdline.to_string()),
                 process_username: Some(rng.pick(&USERS).to_string()),
-                process_sha256: Some(format!("{:016x}{:016x}{:016x}{:016x}", rng.next(), rng.next(), rng.next(), rng.next())),
-                ttps: (0..1 + rng.below(3)).map(|_| rng.pick(&TTPS).to_string()).collect(),
+                process_sha256: Some(format!(
+                    "{:016x}{:016x}{:016x}{:016x}",
+                    rng.next(),
+                    rng.next(),
+                    rng.next(),
+                    rng.next()
+                )),
+                ttps: (0..1 + rng.below(3))
+                    .map(|_| rng.pick(&TTPS).to_string())
+                    .collect(),
                 ..Default::default()
             },
         ));
@@ -284,8 +353,11 @@ fn synthetic_alerts(n: usize, seed: u64, now: Timestamp) -> Vec<(OrgIdx, Alert)>
     out
 }
 
+/// Org names, and alerts with the org each belongs to.
+type OrgsAndAlerts = (Vec<String>, Vec<(OrgIdx, Alert)>);
+
 /// The simulator's generated backlog (what `--demo --backlog N` serves), org names included.
-fn sim_alerts(n: usize, seed: u64, now: Timestamp) -> Result<(Vec<String>, Vec<(OrgIdx, Alert)>), String> {
+fn sim_alerts(n: usize, seed: u64, now: Timestamp) -> Result<OrgsAndAlerts, String> {
     use socdeck::sim::scenario::Generator;
     use socdeck::sim::world::StorySource;
     let mut g = Generator::new_at(seed, 3, n, now);
@@ -293,7 +365,8 @@ fn sim_alerts(n: usize, seed: u64, now: Timestamp) -> Result<(Vec<String>, Vec<(
     let mut out = Vec::with_capacity(n);
     for (org, story) in g.backlog(now) {
         for doc in story.alerts {
-            let a: Alert = serde_json::from_value(serde_json::Value::Object(doc)).map_err(|e| e.to_string())?;
+            let a: Alert = serde_json::from_value(serde_json::Value::Object(doc))
+                .map_err(|e| e.to_string())?;
             out.push((org as OrgIdx, a));
         }
     }
@@ -301,7 +374,13 @@ fn sim_alerts(n: usize, seed: u64, now: Timestamp) -> Result<(Vec<String>, Vec<(
 }
 
 /// An `App` as the console has it after the initial load: every org polled once, sized, ticked.
-fn build_app(names: &[String], alerts: &[(OrgIdx, Alert)], now: Timestamp, w: u16, h: u16) -> (App, Duration, Duration) {
+fn build_app(
+    names: &[String],
+    alerts: &[(OrgIdx, Alert)],
+    now: Timestamp,
+    w: u16,
+    h: u16,
+) -> (App, Duration, Duration) {
     let orgs: Vec<OrgState> = names
         .iter()
         .enumerate()
@@ -323,7 +402,15 @@ fn build_app(names: &[String], alerts: &[(OrgIdx, Alert)], now: Timestamp, w: u1
     let rows_time = t.elapsed();
     let t = Instant::now();
     for (org, rows) in per_org.into_iter().enumerate() {
-        let _ = update(&mut app, Msg::Polled { org: org as OrgIdx, rows, at: now, initial: true });
+        let _ = update(
+            &mut app,
+            Msg::Polled {
+                org: org as OrgIdx,
+                rows,
+                at: now,
+                initial: true,
+            },
+        );
     }
     let polled_time = t.elapsed();
     let _ = update(&mut app, Msg::Tick(now));
@@ -383,7 +470,9 @@ fn xterm(w: u16, h: u16) -> (XTerm, Sink) {
     let sink = Sink::default();
     let term = Terminal::with_options(
         CrosstermBackend::new(LineWriter::new(sink.clone())),
-        TerminalOptions { viewport: Viewport::Fixed(Rect::new(0, 0, w, h)) },
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+        },
     )
     .expect("terminal");
     (term, sink)
@@ -461,7 +550,15 @@ fn advance(app: &mut App, now: &mut Timestamp, t0: Timestamp) -> Duration {
     *now += SignedDuration::from_secs(1);
     if now.duration_since(t0).as_secs() % POLL_EVERY_S == 0 {
         for org in 0..app.orgs.len() {
-            let _ = update(app, Msg::Polled { org: org as OrgIdx, rows: Vec::new(), at: *now, initial: false });
+            let _ = update(
+                app,
+                Msg::Polled {
+                    org: org as OrgIdx,
+                    rows: Vec::new(),
+                    at: *now,
+                    initial: false,
+                },
+            );
         }
     }
     let t = Instant::now();
@@ -484,6 +581,8 @@ struct SizeResult {
     tick_bytes: Bytes,
     idle: Idle,
     idle_closed: Idle,
+    live_poll: Stat,
+    filter_key: Stat,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -510,7 +609,10 @@ impl Idle {
 fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
     let t0: Timestamp = NOW.parse().map_err(|e| format!("{e}"))?;
     let (names, alerts) = match o.data {
-        Data::Synthetic => (ORGS.iter().map(|o| o.0.to_string()).collect::<Vec<_>>(), synthetic_alerts(n, o.seed, t0)),
+        Data::Synthetic => (
+            ORGS.iter().map(|o| o.0.to_string()).collect::<Vec<_>>(),
+            synthetic_alerts(n, o.seed, t0),
+        ),
         Data::Sim => sim_alerts(n, o.seed, t0)?,
     };
     let (w, h) = (o.width, o.height);
@@ -538,20 +640,23 @@ fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
     for i in 0..total {
         let mut term = test_terminal(w, h);
         let t = Instant::now();
-        term.draw(|f| socdeck::ui::view(&app, f)).map_err(|e| e.to_string())?;
+        term.draw(|f| socdeck::ui::view(&app, f))
+            .map_err(|e| e.to_string())?;
         let d = t.elapsed();
         if i >= o.warmup {
             test_full.push(d);
         }
     }
     let mut term = test_terminal(w, h);
-    term.draw(|f| socdeck::ui::view(&app, f)).map_err(|e| e.to_string())?;
+    term.draw(|f| socdeck::ui::view(&app, f))
+        .map_err(|e| e.to_string())?;
     let mut test_tick = Vec::with_capacity(o.iters);
     let mut tick_update = Vec::with_capacity(o.iters);
     for i in 0..total {
         let d_tick = advance(&mut app, &mut now, t0);
         let t = Instant::now();
-        term.draw(|f| socdeck::ui::view(&app, f)).map_err(|e| e.to_string())?;
+        term.draw(|f| socdeck::ui::view(&app, f))
+            .map_err(|e| e.to_string())?;
         let d = t.elapsed();
         app.dirty = false;
         if i >= o.warmup {
@@ -572,7 +677,8 @@ fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
             sink.keep(true);
         }
         let t = Instant::now();
-        term.draw(|f| socdeck::ui::view(&app, f)).map_err(|e| e.to_string())?;
+        term.draw(|f| socdeck::ui::view(&app, f))
+            .map_err(|e| e.to_string())?;
         let d = t.elapsed();
         if i == 0 {
             first_frame_dump = sink.keep(false);
@@ -584,7 +690,8 @@ fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
         }
     }
     let (mut term, sink) = xterm(w, h);
-    term.draw(|f| socdeck::ui::view(&app, f)).map_err(|e| e.to_string())?;
+    term.draw(|f| socdeck::ui::view(&app, f))
+        .map_err(|e| e.to_string())?;
     let _ = sink.take();
     let mut xterm_tick = Vec::with_capacity(o.iters);
     let mut tick_bytes = Vec::with_capacity(o.iters);
@@ -595,7 +702,8 @@ fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
             sink.keep(true);
         }
         let t = Instant::now();
-        term.draw(|f| socdeck::ui::view(&app, f)).map_err(|e| e.to_string())?;
+        term.draw(|f| socdeck::ui::view(&app, f))
+            .map_err(|e| e.to_string())?;
         let d = t.elapsed();
         app.dirty = false;
         if i == o.warmup {
@@ -628,6 +736,42 @@ fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
     }
     let idle_closed = idle_model(&mut app, t0, o.idle_secs.max(3600), w, h)?;
 
+    // Not draws, but what the analyst waits for at this queue size: a live poll bringing one
+    // new alert (merge + full re-sort), and a keystroke in the text filter (re-filter + sort).
+    let _ = run_action(&mut app, Action::ClearFilters);
+    let mut live_poll = Vec::new();
+    for (i, (org, a)) in synthetic_alerts(7, o.seed ^ 0xF00D, t0)
+        .into_iter()
+        .enumerate()
+    {
+        let row = Row::from_alert(org, &a).ok_or("synthetic alert without id")?;
+        let at = t0 + SignedDuration::from_secs(i as i64);
+        let t = Instant::now();
+        let _ = update(
+            &mut app,
+            Msg::Polled {
+                org,
+                rows: vec![row],
+                at,
+                initial: false,
+            },
+        );
+        live_poll.push(t.elapsed());
+    }
+    let key = |c: char| {
+        Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    let _ = update(&mut app, key('/'));
+    let mut filter_key = Vec::new();
+    for c in "power".chars() {
+        let t = Instant::now();
+        let _ = update(&mut app, key(c));
+        filter_key.push(t.elapsed());
+    }
+
     Ok(SizeResult {
         n,
         rows_ms: rows_time.as_secs_f64() * 1e3,
@@ -643,11 +787,18 @@ fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
         tick_bytes: bytes_stat(&tick_bytes),
         idle,
         idle_closed,
+        live_poll: stat(live_poll),
+        filter_key: stat(filter_key),
     })
 }
 
 /// The same alerts again (each App takes its rows by value; regenerating is deterministic).
-fn alerts_again(o: &Opts, n: usize, t0: Timestamp, _names: &[String]) -> Result<Vec<(OrgIdx, Alert)>, String> {
+fn alerts_again(
+    o: &Opts,
+    n: usize,
+    t0: Timestamp,
+    _names: &[String],
+) -> Result<Vec<(OrgIdx, Alert)>, String> {
     Ok(match o.data {
         Data::Synthetic => synthetic_alerts(n, o.seed, t0),
         Data::Sim => sim_alerts(n, o.seed, t0)?.1,
@@ -658,15 +809,20 @@ fn alerts_again(o: &Opts, n: usize, t0: Timestamp, _names: &[String]) -> Result<
 /// counted, then per second an (empty) poll result every 15 s and a Tick, and a draw when dirty.
 fn idle_model(app: &mut App, t0: Timestamp, secs: i64, w: u16, h: u16) -> Result<Idle, String> {
     let (mut term, sink) = xterm(w, h);
-    term.draw(|f| socdeck::ui::view(app, f)).map_err(|e| e.to_string())?;
+    term.draw(|f| socdeck::ui::view(app, f))
+        .map_err(|e| e.to_string())?;
     app.dirty = false;
     let _ = sink.take();
     let mut now = t0;
-    let mut idle = Idle { secs, ..Idle::default() };
+    let mut idle = Idle {
+        secs,
+        ..Idle::default()
+    };
     for _ in 0..secs {
         let _ = advance(app, &mut now, t0);
         if app.dirty {
-            term.draw(|f| socdeck::ui::view(app, f)).map_err(|e| e.to_string())?;
+            term.draw(|f| socdeck::ui::view(app, f))
+                .map_err(|e| e.to_string())?;
             app.dirty = false;
             idle.frames += 1;
             let (b, wr) = sink.take();
@@ -697,44 +853,113 @@ fn report(o: &Opts, results: &[SizeResult], load_before: &str, load_after: &str)
         o.width, o.height, o.iters, o.warmup, o.data, load_before, load_after
     );
     println!();
-    println!("times in ms, median / p95                    {}", results.iter().map(|r| format!("{:>17}", format!("{} alerts", r.n))).collect::<String>());
+    println!(
+        "times in ms, median / p95                    {}",
+        results
+            .iter()
+            .map(|r| format!("{:>17}", format!("{} alerts", r.n)))
+            .collect::<String>()
+    );
     let line = |label: &str, f: &dyn Fn(&SizeResult) -> String| {
-        println!("{label:<45}{}", results.iter().map(|r| format!("{:>17}", f(r))).collect::<String>());
+        println!(
+            "{label:<45}{}",
+            results
+                .iter()
+                .map(|r| format!("{:>17}", f(r)))
+                .collect::<String>()
+        );
     };
     let mp = |s: Stat| format!("{} / {}", ms(s.median_us), ms(s.p95_us));
     line("view only (ui::view into the buffer)", &|r| mp(r.view));
     line("TestBackend draw, first frame", &|r| mp(r.test_full));
     line("TestBackend draw, tick frame", &|r| mp(r.test_tick));
-    line("Crossterm draw, first frame (+encode)", &|r| mp(r.xterm_full));
-    line("Crossterm draw, tick frame (+encode)", &|r| mp(r.xterm_tick));
+    line("Crossterm draw, first frame (+encode)", &|r| {
+        mp(r.xterm_full)
+    });
+    line(
+        "Crossterm draw, tick frame (+encode)",
+        &|r| mp(r.xterm_tick),
+    );
     line("update(Msg::Tick)", &|r| mp(r.tick_update));
     println!();
-    line("first frame: bytes / write calls", &|r| format!("{} / {:.0}", r.full_bytes.mean as u64, r.full_bytes.writes_mean));
-    line("tick frame: bytes mean (min-max)", &|r| format!("{:.0} ({}-{})", r.tick_bytes.mean, r.tick_bytes.min, r.tick_bytes.max));
-    line("tick frame: write calls mean (max)", &|r| format!("{:.2} ({})", r.tick_bytes.writes_mean, r.tick_bytes.writes_max));
-    line("idle model: B/s, writes/s (countdowns)", &|r| format!("{:.0}, {:.2}", r.idle.bps(), r.idle.wps()));
-    line("idle model: frames in window", &|r| format!("{}/{}s", r.idle.frames, r.idle.secs));
-    line("idle model: B/s (status closed, no clock)", &|r| format!("{:.2}", r.idle_closed.bps()));
-    line("idle model: frames (status closed)", &|r| format!("{}/{}s", r.idle_closed.frames, r.idle_closed.secs));
+    line("first frame: bytes / write calls", &|r| {
+        format!(
+            "{} / {:.0}",
+            r.full_bytes.mean as u64, r.full_bytes.writes_mean
+        )
+    });
+    line("tick frame: bytes mean (min-max)", &|r| {
+        format!(
+            "{:.0} ({}-{})",
+            r.tick_bytes.mean, r.tick_bytes.min, r.tick_bytes.max
+        )
+    });
+    line("tick frame: write calls mean (max)", &|r| {
+        format!(
+            "{:.2} ({})",
+            r.tick_bytes.writes_mean, r.tick_bytes.writes_max
+        )
+    });
+    line("idle model: B/s, writes/s (countdowns)", &|r| {
+        format!("{:.0}, {:.2}", r.idle.bps(), r.idle.wps())
+    });
+    line("idle model: frames in window", &|r| {
+        format!("{}/{}s", r.idle.frames, r.idle.secs)
+    });
+    line("idle model: B/s (status closed, no clock)", &|r| {
+        format!("{:.2}", r.idle_closed.bps())
+    });
+    line("idle model: frames (status closed)", &|r| {
+        format!("{}/{}s", r.idle_closed.frames, r.idle_closed.secs)
+    });
     println!();
-    line("rows built from alerts (ms, once)", &|r| format!("{:.1}", r.rows_ms));
-    line("Msg::Polled initial: merge+sort (ms, once)", &|r| format!("{:.1}", r.polled_ms));
+    line("rows built from alerts (ms, once)", &|r| {
+        format!("{:.1}", r.rows_ms)
+    });
+    line("Msg::Polled initial: merge+sort (ms, once)", &|r| {
+        format!("{:.1}", r.polled_ms)
+    });
+    line("live poll, 1 new alert: ms median (max)", &|r| {
+        format!(
+            "{:.1} ({:.1})",
+            r.live_poll.median_us / 1e3,
+            r.live_poll.p95_us / 1e3
+        )
+    });
+    line("filter keystroke: ms median (max)", &|r| {
+        format!(
+            "{:.1} ({:.1})",
+            r.filter_key.median_us / 1e3,
+            r.filter_key.p95_us / 1e3
+        )
+    });
     line("rows in the queue (visible)", &|r| r.visible.to_string());
     println!();
     let first = results.first();
     let verdict = |name: &str, get: &dyn Fn(&SizeResult) -> f64| {
         let Some(f) = first else { return };
         let base = get(f);
-        let worst = results.iter().map(|r| get(r)).fold(0.0_f64, f64::max);
-        let spread = results.iter().map(|r| (get(r) / base - 1.0).abs()).fold(0.0_f64, f64::max);
+        let worst = results.iter().map(get).fold(0.0_f64, f64::max);
+        let spread = results
+            .iter()
+            .map(|r| (get(r) / base - 1.0).abs())
+            .fold(0.0_f64, f64::max);
         println!(
             "{name:<45} worst median {:.3} ms (goal ≤ {GOAL_MEDIAN_MS}): {}; spread vs {} alerts {:+.0}% max (goal ±{:.0}%): {}",
             worst / 1000.0,
-            if worst / 1000.0 <= GOAL_MEDIAN_MS { "MET" } else { "NOT MET" },
+            if worst / 1000.0 <= GOAL_MEDIAN_MS {
+                "MET"
+            } else {
+                "NOT MET"
+            },
             f.n,
             spread * 100.0,
             GOAL_FLAT * 100.0,
-            if spread <= GOAL_FLAT { "MET" } else { "NOT MET" },
+            if spread <= GOAL_FLAT {
+                "MET"
+            } else {
+                "NOT MET"
+            },
         );
     };
     verdict("TestBackend tick frame", &|r| r.test_tick.median_us);
@@ -745,8 +970,16 @@ fn report(o: &Opts, results: &[SizeResult], load_before: &str, load_after: &str)
         println!(
             "{:<45} {worst:.0} B/s (goal ≤ {GOAL_IDLE_BPS}): {}; {wps:.2} writes/s (goal ≤ {GOAL_IDLE_WPS}): {}",
             "idle model, countdowns visible",
-            if worst <= GOAL_IDLE_BPS { "MET" } else { "NOT MET" },
-            if wps <= GOAL_IDLE_WPS { "MET" } else { "NOT MET" },
+            if worst <= GOAL_IDLE_BPS {
+                "MET"
+            } else {
+                "NOT MET"
+            },
+            if wps <= GOAL_IDLE_WPS {
+                "MET"
+            } else {
+                "NOT MET"
+            },
         );
     }
     if let Some(worst) = results.iter().map(|r| r.idle_closed.bps()).reduce(f64::max) {
@@ -758,7 +991,12 @@ fn report(o: &Opts, results: &[SizeResult], load_before: &str, load_after: &str)
     }
 }
 
-fn to_json(o: &Opts, results: &[SizeResult], load_before: &str, load_after: &str) -> serde_json::Value {
+fn to_json(
+    o: &Opts,
+    results: &[SizeResult],
+    load_before: &str,
+    load_after: &str,
+) -> serde_json::Value {
     let mut sizes = BTreeMap::new();
     for r in results {
         sizes.insert(
@@ -766,6 +1004,8 @@ fn to_json(o: &Opts, results: &[SizeResult], load_before: &str, load_after: &str
             json!({
                 "rows_build_ms": round2(r.rows_ms),
                 "polled_merge_sort_ms": round2(r.polled_ms),
+                "live_poll_one_new_alert": stat_json(r.live_poll),
+                "filter_keystroke": stat_json(r.filter_key),
                 "visible_rows": r.visible,
                 "view_only": stat_json(r.view),
                 "test_backend_first_frame": stat_json(r.test_full),

@@ -154,8 +154,7 @@ impl Client {
                 cfg.org_key
             )));
         }
-        // One crypto provider (ring) for the whole process; installing twice is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        super::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none())

@@ -4245,35 +4245,64 @@ mod tmp_stats {
     #[test]
     #[ignore]
     fn tmp_stats() {
-        let n: usize = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+        let n: usize = std::env::var("N")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000);
         let now = Timestamp::from_second(1_775_000_000).unwrap();
         let t0 = std::time::Instant::now();
         let mut g = Generator::new_at(1, 3, n, now);
         let b = g.backlog(now);
         eprintln!("render {:?}", t0.elapsed());
         for (name, pick) in [("alerts", 0), ("procs", 1), ("obs", 2)] {
-            let mut docs = 0usize; let mut entries = 0usize; let mut strs = 0usize; let mut sbytes = 0usize;
+            let mut docs = 0usize;
+            let mut entries = 0usize;
+            let mut strs = 0usize;
+            let mut sbytes = 0usize;
             let mut jsonb = 0usize;
             let mut uniq: HashMap<String, usize> = HashMap::new();
             let mut guids = std::collections::HashSet::new();
             fn walk(v: &Value, strs: &mut usize, sb: &mut usize, u: &mut HashMap<String, usize>) {
-                match v { Value::String(s) => { *strs += 1; *sb += s.len(); *u.entry(s.clone()).or_default() += 1; }
+                match v {
+                    Value::String(s) => {
+                        *strs += 1;
+                        *sb += s.len();
+                        *u.entry(s.clone()).or_default() += 1;
+                    }
                     Value::Array(a) => a.iter().for_each(|x| walk(x, strs, sb, u)),
-                    Value::Object(m) => m.values().for_each(|x| walk(x, strs, sb, u)), _ => {} }
+                    Value::Object(m) => m.values().for_each(|x| walk(x, strs, sb, u)),
+                    _ => {}
+                }
             }
             for (_, s) in &b {
-                let list = match pick { 0 => &s.alerts, 1 => &s.processes, _ => &s.observations };
+                let list = match pick {
+                    0 => &s.alerts,
+                    1 => &s.processes,
+                    _ => &s.observations,
+                };
                 for d in list {
-                    if pick == 1 && !guids.insert(d["process_guid"].as_str().unwrap().to_string()) { continue; }
-                    docs += 1; entries += d.len();
+                    if pick == 1 && !guids.insert(d["process_guid"].as_str().unwrap().to_string()) {
+                        continue;
+                    }
+                    docs += 1;
+                    entries += d.len();
                     jsonb += serde_json::to_vec(d).unwrap().len();
-                    for v in d.values() { walk(v, &mut strs, &mut sbytes, &mut uniq); }
+                    for v in d.values() {
+                        walk(v, &mut strs, &mut sbytes, &mut uniq);
+                    }
                 }
             }
             let ub: usize = uniq.keys().map(|k| k.len()).sum();
             let once = uniq.values().filter(|&&c| c == 1).count();
-            let onceb: usize = uniq.iter().filter(|&(_, &c)| c == 1).map(|(k, _)| k.len()).sum();
-            eprintln!("{name}: docs {docs} entries {entries} json {jsonb} strs {strs} strbytes {sbytes} uniq {} uniqbytes {ub} singletons {once} singleton bytes {onceb}", uniq.len());
+            let onceb: usize = uniq
+                .iter()
+                .filter(|&(_, &c)| c == 1)
+                .map(|(k, _)| k.len())
+                .sum();
+            eprintln!(
+                "{name}: docs {docs} entries {entries} json {jsonb} strs {strs} strbytes {sbytes} uniq {} uniqbytes {ub} singletons {once} singleton bytes {onceb}",
+                uniq.len()
+            );
         }
     }
 }

@@ -436,6 +436,8 @@ pub async fn start_with_source(
     opts: SimOptions,
     mut source: Box<dyn StorySource>,
 ) -> anyhow::Result<SimHandle> {
+    // The process's TLS provider (ring), for this server and for clients built next to it.
+    crate::cbc::install_crypto_provider();
     anyhow::ensure!(
         (0.0..=1.0).contains(&opts.fail_rate),
         "fail rate must be between 0 and 1, got {}",
@@ -499,7 +501,12 @@ pub async fn start_with_source(
 
     let server = axum_server::Handle::new();
     let app = router(shared.clone());
-    let serving = axum_server::bind_rustls(opts.listen, tls).handle(server.clone());
+    // TCP_NODELAY: without it small responses wait on Nagle + delayed ACK (~25-40 ms each).
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let serving = axum_server::bind(opts.listen)
+        .acceptor(acceptor)
+        .handle(server.clone());
     let mut serve_task = tokio::spawn(async move {
         serving
             .serve(app.into_make_service_with_connect_info::<SocketAddr>())
