@@ -4,6 +4,7 @@
 //!
 //! Layout:
 //! - `world.rs`    the document model shared by the generator and the server
+//! - `compact.rs`  the store's compact form of documents (interned keys and strings)
 //! - `scenario.rs` seeded attack stories (ransomware, credential theft + lateral movement,
 //!   coin miner, admin-tool false positive)
 //! - `replay.rs`   stories from an Alerts v7 search response or JSON Lines file
@@ -11,6 +12,7 @@
 //! - `store.rs`    per-org state: alerts, devices, notes, history, jobs, overrides
 //! - `server.rs`   axum routes, auth, fault injection, TLS
 
+pub mod compact;
 pub mod query;
 pub mod replay;
 pub mod scenario;

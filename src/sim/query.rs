@@ -1,7 +1,10 @@
 //! Criteria, exclusions, a Lucene-style query subset, and sorting over JSON documents.
 //!
 //! CBC names fields generically in criteria, queries and sort specs, so everything here works on
-//! any [`Doc`] (alert, device, process, observation, override).
+//! any document (alert, device, process, observation, override), in either representation the
+//! simulator keeps: `serde_json` maps ([`Doc`]: devices, overrides, request bodies) or the
+//! store's compact documents ([`CDoc`](super::compact::CDoc): alerts, processes, observations).
+//! The matchers see both through [`JsonVal`] / [`JsonObj`] and are monomorphized for each.
 //!
 //! # Field names
 //! A field is looked up as a top-level key first. When that key is absent, `a.b` walks into
@@ -40,8 +43,10 @@ use std::collections::HashSet;
 use std::fmt;
 
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
+use super::compact::{CKind, CObj, CVal};
+#[cfg(any(doc, test))]
 use super::world::Doc;
 
 /// Deepest nesting of parentheses / unary operators accepted, so hostile queries cannot exhaust
@@ -54,11 +59,131 @@ pub const MAX_QUERY_LEN: usize = 16 * 1024;
 const SET_THRESHOLD: usize = 8;
 
 // ------------------------------------------------------------------------------------------------
+// Document access
+
+/// What a JSON value is, as the matchers see it.
+pub enum Kind<'a, O> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(&'a str),
+    /// Elements through [`JsonVal::items`].
+    Array,
+    Object(O),
+}
+
+/// A borrowed JSON value of either representation.
+pub trait JsonVal<'a>: Copy + 'a {
+    type Obj: JsonObj<'a, Val = Self>;
+    fn kind(self) -> Kind<'a, Self::Obj>;
+    /// The elements of an array (nothing for anything else).
+    fn items(self) -> impl Iterator<Item = Self> + 'a;
+
+    fn is_null(self) -> bool {
+        matches!(self.kind(), Kind::Null)
+    }
+    fn as_str(self) -> Option<&'a str> {
+        match self.kind() {
+            Kind::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn as_f64(self) -> Option<f64> {
+        match self.kind() {
+            Kind::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+}
+
+/// A borrowed JSON object of either representation.
+pub trait JsonObj<'a>: Copy + 'a {
+    type Val: JsonVal<'a, Obj = Self>;
+    fn get(self, key: &str) -> Option<Self::Val>;
+    fn values(self) -> impl Iterator<Item = Self::Val> + 'a;
+}
+
+impl<'a> JsonVal<'a> for &'a Value {
+    type Obj = &'a Map<String, Value>;
+    fn kind(self) -> Kind<'a, Self::Obj> {
+        match self {
+            Value::Null => Kind::Null,
+            Value::Bool(b) => Kind::Bool(*b),
+            Value::Number(n) => Kind::Number(n.clone()),
+            Value::String(s) => Kind::String(s),
+            Value::Array(_) => Kind::Array,
+            Value::Object(m) => Kind::Object(m),
+        }
+    }
+    fn items(self) -> impl Iterator<Item = Self> + 'a {
+        self.as_array().into_iter().flatten()
+    }
+    fn is_null(self) -> bool {
+        Value::is_null(self)
+    }
+    fn as_str(self) -> Option<&'a str> {
+        Value::as_str(self)
+    }
+}
+
+impl<'a> JsonObj<'a> for &'a Map<String, Value> {
+    type Val = &'a Value;
+    fn get(self, key: &str) -> Option<&'a Value> {
+        Map::get(self, key)
+    }
+    fn values(self) -> impl Iterator<Item = &'a Value> + 'a {
+        Map::values(self)
+    }
+}
+
+impl<'a> JsonVal<'a> for CVal<'a> {
+    type Obj = CObj<'a>;
+    fn kind(self) -> Kind<'a, CObj<'a>> {
+        match CVal::kind(self) {
+            CKind::Null => Kind::Null,
+            CKind::Bool(b) => Kind::Bool(b),
+            CKind::Number(n) => Kind::Number(n),
+            CKind::String(s) => Kind::String(s),
+            CKind::Array(_) => Kind::Array,
+            CKind::Object(o) => Kind::Object(o),
+        }
+    }
+    fn items(self) -> impl Iterator<Item = Self> + 'a {
+        match CVal::kind(self) {
+            CKind::Array(a) => Some(a.iter()),
+            _ => None,
+        }
+        .into_iter()
+        .flatten()
+    }
+    fn is_null(self) -> bool {
+        CVal::is_null(self)
+    }
+    fn as_str(self) -> Option<&'a str> {
+        CVal::as_str(self)
+    }
+}
+
+impl<'a> JsonObj<'a> for CObj<'a> {
+    type Val = CVal<'a>;
+    fn get(self, key: &str) -> Option<CVal<'a>> {
+        CObj::get(self, key)
+    }
+    fn values(self) -> impl Iterator<Item = CVal<'a>> + 'a {
+        CObj::values(self)
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
 // Field lookup
 
 /// Calls `pred` on every non-null scalar (or array element) of `field` in `doc` until it returns
 /// true. See the module docs for how field names resolve.
-pub fn any_value<'a>(doc: &'a Doc, field: &str, pred: &mut dyn FnMut(&'a Value) -> bool) -> bool {
+pub fn any_value<'a, O: JsonObj<'a>>(
+    doc: O,
+    field: &str,
+    pred: &mut dyn FnMut(O::Val) -> bool,
+) -> bool {
     if let Some(v) = doc.get(field) {
         return any_element(v, pred);
     }
@@ -68,33 +193,35 @@ pub fn any_value<'a>(doc: &'a Doc, field: &str, pred: &mut dyn FnMut(&'a Value) 
         return any_nested(v, rest, pred);
     }
     for (i, _) in field.match_indices('_') {
-        if let Some(v @ (Value::Object(_) | Value::Array(_))) = doc.get(&field[..i]) {
+        if let Some(v) = doc.get(&field[..i])
+            && matches!(v.kind(), Kind::Object(_) | Kind::Array)
+        {
             return any_nested(v, &field[i + 1..], pred);
         }
     }
     false
 }
 
-fn any_nested<'a>(v: &'a Value, rest: &str, pred: &mut dyn FnMut(&'a Value) -> bool) -> bool {
-    match v {
-        Value::Object(m) => any_value(m, rest, pred),
-        Value::Array(items) => items
-            .iter()
-            .any(|item| matches!(item, Value::Object(m) if any_value(m, rest, pred))),
+fn any_nested<'a, V: JsonVal<'a>>(v: V, rest: &str, pred: &mut dyn FnMut(V) -> bool) -> bool {
+    match v.kind() {
+        Kind::Object(m) => any_value(m, rest, pred),
+        Kind::Array => v
+            .items()
+            .any(|item| matches!(item.kind(), Kind::Object(m) if any_value(m, rest, pred))),
         _ => false,
     }
 }
 
-fn any_element<'a>(v: &'a Value, pred: &mut dyn FnMut(&'a Value) -> bool) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Array(items) => items.iter().any(|x| !x.is_null() && pred(x)),
-        other => pred(other),
+fn any_element<'a, V: JsonVal<'a>>(v: V, pred: &mut dyn FnMut(V) -> bool) -> bool {
+    match v.kind() {
+        Kind::Null => false,
+        Kind::Array => v.items().any(|x| !x.is_null() && pred(x)),
+        _ => pred(v),
     }
 }
 
 /// The first non-null value of `field` (first element for arrays).
-pub fn first_value<'a>(doc: &'a Doc, field: &str) -> Option<&'a Value> {
+pub fn first_value<'a, O: JsonObj<'a>>(doc: O, field: &str) -> Option<O::Val> {
     let mut found = None;
     any_value(doc, field, &mut |v| {
         found = Some(v);
@@ -105,11 +232,11 @@ pub fn first_value<'a>(doc: &'a Doc, field: &str) -> Option<&'a Value> {
 
 /// The text CBC shows for a scalar in facets and ids: strings as is, numbers and booleans in
 /// their JSON form.
-pub fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+pub fn scalar_text<'a>(v: impl JsonVal<'a>) -> Option<String> {
+    match v.kind() {
+        Kind::String(s) => Some(s.to_string()),
+        Kind::Number(n) => Some(n.to_string()),
+        Kind::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
@@ -183,21 +310,21 @@ impl Matcher {
     }
 
     /// Does one field value match (field-scoped semantics)?
-    fn matches(&self, v: &Value) -> bool {
+    fn matches<'a>(&self, v: impl JsonVal<'a>) -> bool {
         match self {
             Matcher::Exists => true,
-            Matcher::Exact { text, num } => match v {
-                Value::String(s) => {
+            Matcher::Exact { text, num } => match v.kind() {
+                Kind::String(s) => {
                     s.eq_ignore_ascii_case(text)
                         || basename(s).is_some_and(|b| b.eq_ignore_ascii_case(text))
                 }
-                Value::Number(n) => matches!((num, n.as_f64()), (Some(a), Some(b)) if *a == b),
-                Value::Bool(b) => text.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+                Kind::Number(n) => matches!((num, n.as_f64()), (Some(a), Some(b)) if *a == b),
+                Kind::Bool(b) => text.eq_ignore_ascii_case(if b { "true" } else { "false" }),
                 _ => false,
             },
-            Matcher::Glob(pat) => match v {
-                Value::String(s) => glob(pat, s) || basename(s).is_some_and(|b| glob(pat, b)),
-                Value::Number(_) | Value::Bool(_) => scalar_text(v).is_some_and(|t| glob(pat, &t)),
+            Matcher::Glob(pat) => match v.kind() {
+                Kind::String(s) => glob(pat, s) || basename(s).is_some_and(|b| glob(pat, b)),
+                Kind::Number(_) | Kind::Bool(_) => scalar_text(v).is_some_and(|t| glob(pat, &t)),
                 _ => false,
             },
             Matcher::Range { lo, hi } => in_range(v, lo, hi),
@@ -205,9 +332,9 @@ impl Matcher {
     }
 
     /// Does one value match a bare (field-less) term?
-    fn matches_bare(&self, v: &Value) -> bool {
-        match (self, v) {
-            (Matcher::Exact { text, .. }, Value::String(s)) => contains_ignore_case(s, text),
+    fn matches_bare<'a>(&self, v: impl JsonVal<'a>) -> bool {
+        match (self, v.kind()) {
+            (Matcher::Exact { text, .. }, Kind::String(s)) => contains_ignore_case(s, text),
             _ => self.matches(v),
         }
     }
@@ -264,11 +391,11 @@ enum Scalar<'a> {
 }
 
 impl<'a> Scalar<'a> {
-    fn of(v: &'a Value) -> Option<Scalar<'a>> {
-        match v {
-            Value::Bool(b) => Some(Scalar::Bool(*b)),
-            Value::Number(n) => n.as_f64().map(Scalar::Num),
-            Value::String(s) => Some(match parse_time_like(s) {
+    fn of(v: impl JsonVal<'a>) -> Option<Scalar<'a>> {
+        match v.kind() {
+            Kind::Bool(b) => Some(Scalar::Bool(b)),
+            Kind::Number(n) => n.as_f64().map(Scalar::Num),
+            Kind::String(s) => Some(match parse_time_like(s) {
                 Some(t) => Scalar::Time(t),
                 None => Scalar::Str(s),
             }),
@@ -314,11 +441,11 @@ fn parse_time_like(s: &str) -> Option<Timestamp> {
 }
 
 /// Compares a document value with a range bound's text in the bound's own type.
-fn cmp_to_bound(v: &Value, bound: &str) -> Option<Ordering> {
+fn cmp_to_bound<'a>(v: impl JsonVal<'a>, bound: &str) -> Option<Ordering> {
     if let Ok(n) = bound.parse::<f64>() {
-        let x = match v {
-            Value::Number(x) => x.as_f64()?,
-            Value::String(s) => s.trim().parse::<f64>().ok()?,
+        let x = match v.kind() {
+            Kind::Number(x) => x.as_f64()?,
+            Kind::String(s) => s.trim().parse::<f64>().ok()?,
             _ => return None,
         };
         return Some(x.total_cmp(&n));
@@ -330,7 +457,7 @@ fn cmp_to_bound(v: &Value, bound: &str) -> Option<Ordering> {
     Some(cmp_ignore_case(&scalar_text(v)?, bound))
 }
 
-fn in_range(v: &Value, lo: &Bound, hi: &Bound) -> bool {
+fn in_range<'a>(v: impl JsonVal<'a>, lo: &Bound, hi: &Bound) -> bool {
     let lo_ok = match lo {
         Bound::Open => true,
         Bound::Incl(b) => cmp_to_bound(v, b).is_some_and(|o| o != Ordering::Less),
@@ -361,7 +488,7 @@ pub enum Expr {
 }
 
 impl Expr {
-    pub fn matches(&self, doc: &Doc) -> bool {
+    pub fn matches<'a>(&self, doc: impl JsonObj<'a>) -> bool {
         match self {
             Expr::All => true,
             Expr::Term {
@@ -379,14 +506,14 @@ impl Expr {
     }
 }
 
-fn bare_match(doc: &Doc, m: &Matcher) -> bool {
-    fn walk(v: &Value, m: &Matcher, depth: u8) -> bool {
-        match v {
-            Value::Null => false,
-            Value::Array(items) => items.iter().any(|x| walk(x, m, depth)),
-            Value::Object(o) if depth > 0 => o.values().any(|x| walk(x, m, depth - 1)),
-            Value::Object(_) => false,
-            scalar => m.matches_bare(scalar),
+fn bare_match<'a>(doc: impl JsonObj<'a>, m: &Matcher) -> bool {
+    fn walk<'a>(v: impl JsonVal<'a>, m: &Matcher, depth: u8) -> bool {
+        match v.kind() {
+            Kind::Null => false,
+            Kind::Array => v.items().any(|x| walk(x, m, depth)),
+            Kind::Object(o) if depth > 0 => o.values().any(|x| walk(x, m, depth - 1)),
+            Kind::Object(_) => false,
+            _ => m.matches_bare(v),
         }
     }
     doc.values().any(|v| walk(v, m, 1))
@@ -851,7 +978,7 @@ enum Cond {
 }
 
 impl Cond {
-    fn matches(&self, doc: &Doc) -> bool {
+    fn matches<'a>(&self, doc: impl JsonObj<'a>) -> bool {
         match self {
             Cond::AnyOf {
                 field,
@@ -864,7 +991,7 @@ impl Cond {
                 set: None,
             } => any_value(doc, field, &mut |v| matchers.iter().any(|m| m.matches(v))),
             Cond::MinSeverity(min) => first_value(doc, "severity")
-                .and_then(Value::as_f64)
+                .and_then(JsonVal::as_f64)
                 .is_some_and(|s| s >= *min),
             Cond::Time { field, window } => any_value(doc, field, &mut |v| {
                 v.as_str()
@@ -903,14 +1030,14 @@ impl ExactSet {
         Some(set)
     }
 
-    fn contains(&self, v: &Value) -> bool {
-        match v {
-            Value::String(s) => {
+    fn contains<'a>(&self, v: impl JsonVal<'a>) -> bool {
+        match v.kind() {
+            Kind::String(s) => {
                 self.texts.contains(&s.to_ascii_lowercase())
                     || basename(s).is_some_and(|b| self.texts.contains(&b.to_ascii_lowercase()))
             }
-            Value::Number(n) => n.as_f64().is_some_and(|n| self.nums.contains(&num_key(n))),
-            Value::Bool(b) => self.texts.contains(if *b { "true" } else { "false" }),
+            Kind::Number(n) => n.as_f64().is_some_and(|n| self.nums.contains(&num_key(n))),
+            Kind::Bool(b) => self.texts.contains(if b { "true" } else { "false" }),
             _ => false,
         }
     }
@@ -1046,7 +1173,7 @@ impl Filter {
         self.criteria.is_empty() && self.exclusions.is_empty() && self.query.is_none()
     }
 
-    pub fn matches(&self, doc: &Doc) -> bool {
+    pub fn matches<'a>(&self, doc: impl JsonObj<'a>) -> bool {
         self.criteria.iter().all(|c| c.matches(doc))
             && !self.exclusions.iter().any(|c| c.matches(doc))
             && self.query.as_ref().is_none_or(|q| q.matches(doc))
@@ -1124,7 +1251,11 @@ fn cmp_keys(a: Option<&Scalar<'_>>, b: Option<&Scalar<'_>>, descending: bool) ->
 
 /// Stable sort of `items` by `specs`. Keys are extracted once per item (not per comparison),
 /// which matters for 100 000 alerts.
-pub fn sort_by_specs<'a, T: Copy>(items: &mut [T], doc: impl Fn(T) -> &'a Doc, specs: &[SortSpec]) {
+pub fn sort_by_specs<'a, T: Copy, O: JsonObj<'a>>(
+    items: &mut [T],
+    doc: impl Fn(T) -> O,
+    specs: &[SortSpec],
+) {
     if specs.is_empty() || items.len() < 2 {
         return;
     }

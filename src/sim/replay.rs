@@ -19,7 +19,7 @@
 //! carries `netconn_*` evidence.
 
 use super::scenario::stable_uuid;
-use super::world::{Doc, OrgSpec, Policy, Story, StorySource};
+use super::world::{CompactStory, Doc, OrgSpec, Policy, Story, StorySource};
 use anyhow::{Context, bail};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -106,26 +106,40 @@ impl StorySource for Replay {
     }
 
     fn backlog(&mut self, now: Timestamp) -> Vec<(usize, Story)> {
+        let mut out = Vec::with_capacity(self.alerts.len());
+        self.each_story(now, &mut |org, story| out.push((org, story)));
+        out
+    }
+
+    fn backlog_each(&mut self, now: Timestamp, sink: &mut dyn FnMut(usize, CompactStory)) {
+        self.each_story(now, &mut |org, story| sink(org, CompactStory::from(&story)));
+    }
+}
+
+impl Replay {
+    /// The backlog oldest first by the (shifted) `backend_timestamp`, file order among equals;
+    /// each story is built only when it is handed over.
+    fn each_story(&self, now: Timestamp, sink: &mut dyn FnMut(usize, Story)) {
         let offset = if self.keep_times {
             SignedDuration::ZERO
         } else {
             offset_to(&self.alerts, now)
         };
-        let mut out: Vec<(Option<Timestamp>, usize, Story)> = self
+        let mut order: Vec<(Option<Timestamp>, usize)> = self
             .alerts
             .iter()
-            .map(|(org, alert)| {
-                let mut alert = alert.clone();
-                if !offset.is_zero() {
-                    shift(&mut alert, offset);
-                }
-                let story = story(alert);
-                let t = story.alerts[0].get("backend_timestamp").and_then(ts);
-                (t, *org, story)
-            })
+            .enumerate()
+            .map(|(i, (_, alert))| (shifted_backend(alert, offset), i))
             .collect();
-        out.sort_by_key(|(t, _, _)| *t);
-        out.into_iter().map(|(_, org, s)| (org, s)).collect()
+        order.sort_by_key(|(t, _)| *t);
+        for (_, i) in order {
+            let (org, alert) = &self.alerts[i];
+            let mut alert = alert.clone();
+            if !offset.is_zero() {
+                shift(&mut alert, offset);
+            }
+            sink(*org, story(alert));
+        }
     }
 }
 
@@ -203,6 +217,15 @@ fn position_uuid(index: usize) -> String {
 
 fn ts(v: &Value) -> Option<Timestamp> {
     v.as_str()?.parse::<Timestamp>().ok()
+}
+
+/// The alert's `backend_timestamp` as [`shift`] leaves it.
+fn shifted_backend(alert: &Doc, offset: SignedDuration) -> Option<Timestamp> {
+    let v = alert.get("backend_timestamp")?;
+    match v.as_str().filter(|_| !offset.is_zero()) {
+        Some(s) => shift_str(s, offset).map_or_else(|| ts(v), |moved| moved.parse().ok()),
+        None => ts(v),
+    }
 }
 
 /// The offset that moves the newest `backend_timestamp` to `now` (zero when no alert has one).

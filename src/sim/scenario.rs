@@ -21,7 +21,8 @@
 //! 203.0.113.0/24) and domains end in `.example`-style reserved names, so IOC exports made from
 //! the demo never point at real infrastructure.
 
-use super::world::{Doc, OrgSpec, Policy, Story, StorySource};
+use super::compact::EncodedStory;
+use super::world::{CompactStory, Doc, OrgSpec, Policy, Story, StorySource};
 use jiff::Timestamp;
 use rand::distr::uniform::{SampleRange, SampleUniform};
 use rand::rngs::StdRng;
@@ -30,6 +31,7 @@ use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError};
 
 const SEC: i64 = 1_000;
 const MIN: i64 = 60 * SEC;
@@ -75,7 +77,7 @@ impl Generator {
     fn story_at(&self, rng: &mut StdRng, kind: Kind, org: usize, anchor: i64, live: bool) -> Story {
         let plot = build(&self.orgs[org], rng, kind, Force::default());
         let base = anchor - plot.span();
-        render(&self.orgs[org], &plot, base, anchor, live)
+        render(&self.orgs[org], &plot, base, anchor, live).story()
     }
 }
 
@@ -95,14 +97,119 @@ impl StorySource for Generator {
     }
 
     fn backlog(&mut self, now: Timestamp) -> Vec<(usize, Story)> {
-        let now = now.as_millisecond();
+        self.backlog_stories(now.as_millisecond(), Rendered::story, |s| s)
+    }
+
+    /// Stories are encoded on the rendering threads and finished (interned) on this one: see
+    /// `compact.rs`.
+    fn backlog_each(&mut self, now: Timestamp, sink: &mut dyn FnMut(usize, CompactStory)) {
+        let stories =
+            self.backlog_stories(now.as_millisecond(), Rendered::encode, EncodedStory::finish);
+        for (org, story) in stories {
+            sink(org, story);
+        }
+    }
+}
+
+/// Plots waiting for a rendering thread.
+const RENDER_QUEUE: usize = 64;
+/// Rendered stories waiting to be finished: enough that the rendering threads do not stall
+/// whenever the finishing thread is off the CPU (on a small machine the threads share few
+/// cores), few enough to bound memory (~10 KB a story).
+const FINISH_QUEUE: usize = 1024;
+
+impl Generator {
+    /// The backlog, oldest first (by each story's first alert).
+    ///
+    /// Plots are drawn one after the other from one random stream (on a thread of their own);
+    /// each is rendered and `work`ed on (encoded) by a worker thread as soon as it is drawn, and
+    /// dropped; the result is `finish`ed (interned) on the calling thread. Only finished stories
+    /// wait to be put in order, and those are what the store keeps anyway: the plots (~14 KB a
+    /// story; all of them at once were most of the peak memory) and the rendered documents
+    /// never exist all at once. Rendering is pure, so the stories do not depend on the thread
+    /// count.
+    fn backlog_stories<T: Send, U>(
+        &self,
+        now: i64,
+        work: impl Fn(Rendered) -> T + Sync,
+        mut finish: impl FnMut(T) -> U,
+    ) -> Vec<(usize, U)> {
+        let orgs = &self.orgs;
+        let render_one = |org: usize, plot: Plot, anchor: i64| {
+            let base = anchor - plot.span();
+            work(render(&orgs[org], &plot, base, now, false))
+        };
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        // (sort key, org, story) in drawing order.
+        let mut drawn: Vec<(i64, usize, U)> = Vec::new();
+        if workers < 2 || self.backlog < 1000 {
+            self.draw_backlog(now, &mut |key, org, plot, anchor| {
+                drawn.push((key, org, finish(render_one(org, plot, anchor))));
+            });
+        } else {
+            let (queue, plots) = std::sync::mpsc::sync_channel(RENDER_QUEUE);
+            // Owned by the render threads: should they all die, the drawing thread's `send`
+            // fails instead of blocking forever.
+            let plots = Arc::new(Mutex::new(plots));
+            let (done_tx, done) = std::sync::mpsc::sync_channel(FINISH_QUEUE);
+            let mut slots: Vec<Option<(i64, usize, U)>> = Vec::new();
+            std::thread::scope(|scope| {
+                scope.spawn(move || {
+                    let mut k = 0;
+                    self.draw_backlog(now, &mut |key, org, plot, anchor| {
+                        // Only fails when the render threads are gone (they panicked).
+                        let _ = queue.send((k, key, org, plot, anchor));
+                        k += 1;
+                    });
+                });
+                for _ in 0..workers {
+                    let (plots, done_tx) = (plots.clone(), done_tx.clone());
+                    scope.spawn(move || {
+                        loop {
+                            let next = plots.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                            let Ok((k, key, org, plot, anchor)) = next else {
+                                return;
+                            };
+                            let story = render_one(org, plot, anchor);
+                            // A closed channel: the consumer is gone (it panicked).
+                            if done_tx.send((k, key, org, story)).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+                drop((plots, done_tx));
+                for (k, key, org, story) in done {
+                    if slots.len() <= k {
+                        slots.resize_with(k + 1, || None);
+                    }
+                    slots[k] = Some((key, org, finish(story)));
+                }
+            });
+            drawn = slots
+                .into_iter()
+                .map(|s| s.expect("a render thread panicked"))
+                .collect();
+        }
+        // Stable: stories with equal keys keep their drawing order.
+        drawn.sort_by_key(|(key, _, _)| *key);
+        drawn
+            .into_iter()
+            .map(|(_, org, story)| (org, story))
+            .collect()
+    }
+
+    /// Draws the backlog's plots in order, handing each to `f` with its sort key (time of its
+    /// first alert), org and anchor (time of its last event).
+    fn draw_backlog(&self, now: i64, f: &mut dyn FnMut(i64, usize, Plot, i64)) {
         let mut rng = StdRng::seed_from_u64(mix(self.seed, 0x6261_636b));
         let norgs = self.orgs.len();
-        let mut plots: Vec<(usize, Plot, i64)> = Vec::new();
         let mut total = 0usize;
         let mut cycle: Vec<usize> = Vec::new();
+        let mut k = 0;
         while total < self.backlog {
-            let k = plots.len();
             // The first stories give every org (in order) an SMB lateral movement and a
             // PowerShell process with a parent and children, so the SDK probe finds both.
             let (org, kind, force) = if k < 2 * norgs {
@@ -131,49 +238,11 @@ impl StorySource for Generator {
             }
             let (lo, hi) = AGE_BANDS[cycle.pop().unwrap_or(0)];
             let anchor = now - rng.random_range(lo * MIN..hi * MIN);
-            plots.push((org, plot, anchor));
-        }
-        // Oldest first, by each story's first alert.
-        plots.sort_by_key(|(_, plot, anchor)| {
             let first = plot.alerts.iter().map(|a| a.backend).min().unwrap_or(0);
-            anchor - plot.span() + first
-        });
-        render_all(&self.orgs, plots, now)
+            f(anchor - plot.span() + first, org, plot, anchor);
+            k += 1;
+        }
     }
-}
-
-/// Renders plots in order, on several threads for a large backlog (rendering is pure, so the
-/// output does not depend on the thread count). Each plot is dropped once rendered.
-fn render_all(orgs: &[Org], plots: Vec<(usize, Plot, i64)>, now: i64) -> Vec<(usize, Story)> {
-    let one = |(org, plot, anchor): (usize, Plot, i64)| {
-        let base = anchor - plot.span();
-        (org, render(&orgs[org], &plot, base, now, false))
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if threads < 2 || plots.len() < 512 {
-        return plots.into_iter().map(one).collect();
-    }
-    let per = plots.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<(usize, Plot, i64)>> = Vec::with_capacity(threads);
-    let mut rest = plots;
-    while rest.len() > per {
-        let tail = rest.split_off(per);
-        chunks.push(rest);
-        rest = tail;
-    }
-    chunks.push(rest);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("render thread panicked"))
-            .collect()
-    })
 }
 
 /// Ages of a backlog story's newest alert, in minutes: fresh (≈50 min of SLA left), ≈15 left,
@@ -2913,20 +2982,51 @@ fn strs(v: &[&str]) -> Value {
     Value::Array(v.iter().map(|x| s(x)).collect())
 }
 
-/// A document's fields, collected first and then turned into a map in one go: `BTreeMap`'s bulk
-/// loader fills its nodes completely and skips the per-insert search, which takes a third off the
-/// memory and time of a large backlog compared with inserting field by field.
-struct D(Vec<(String, Value)>);
+/// A document's fields, collected first and then turned into a map in one go (`BTreeMap`'s bulk
+/// loader fills its nodes completely and skips the per-insert search) or, for the backlog,
+/// straight into the store's compact form without ever being a map (see `compact.rs`). A field
+/// put twice keeps its last value either way.
+struct D(Vec<(&'static str, Value)>);
 
 impl D {
     fn new() -> D {
         D(Vec::with_capacity(80))
     }
-    fn put(&mut self, k: &str, v: Value) {
-        self.0.push((k.to_string(), v));
+    fn put(&mut self, k: &'static str, v: Value) {
+        self.0.push((k, v));
     }
     fn done(self) -> Doc {
-        self.0.into_iter().collect()
+        self.0
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+}
+
+/// A rendered story, before it becomes a [`Story`] or an [`EncodedStory`].
+struct Rendered {
+    alerts: Vec<D>,
+    processes: Vec<D>,
+    observations: Vec<D>,
+}
+
+impl Rendered {
+    fn story(self) -> Story {
+        let docs = |v: Vec<D>| v.into_iter().map(D::done).collect();
+        Story {
+            alerts: docs(self.alerts),
+            processes: docs(self.processes),
+            observations: docs(self.observations),
+        }
+    }
+
+    fn encode(self) -> EncodedStory {
+        let fields = |v: Vec<D>| v.into_iter().map(|d| d.0).collect();
+        EncodedStory::from_fields([
+            fields(self.alerts),
+            fields(self.processes),
+            fields(self.observations),
+        ])
     }
 }
 
@@ -2940,7 +3040,7 @@ fn put_device(m: &mut D, d: &Dev, policy: &Policy) {
     m.put("device_policy_id", json!(policy.id));
 }
 
-fn render(org: &Org, plot: &Plot, base: i64, now: i64, live: bool) -> Story {
+fn render(org: &Org, plot: &Plot, base: i64, now: i64, live: bool) -> Rendered {
     let mut cx = Ctx {
         org,
         plot,
@@ -2958,14 +3058,14 @@ fn render(org: &Org, plot: &Plot, base: i64, now: i64, live: bool) -> Story {
     let alerts = plot.alerts.iter().map(|a| render_alert(&cx, a)).collect();
     let processes = (0..plot.procs.len()).map(|i| render_proc(&cx, i)).collect();
     let observations = plot.obs.iter().map(|o| render_obs(&cx, o)).collect();
-    Story {
+    Rendered {
         alerts,
         processes,
         observations,
     }
 }
 
-fn render_alert(cx: &Ctx, a: &Alert) -> Doc {
+fn render_alert(cx: &Ctx, a: &Alert) -> D {
     let org = cx.org;
     let d = &org.devices[a.dev];
     let policy = &org.policies[d.policy];
@@ -3121,10 +3221,10 @@ fn render_alert(cx: &Ctx, a: &Alert) -> Doc {
     for (k, v) in &a.extra {
         m.put(k, v.clone());
     }
-    m.done()
+    m
 }
 
-fn render_proc(cx: &Ctx, i: usize) -> Doc {
+fn render_proc(cx: &Ctx, i: usize) -> D {
     let p = &cx.plot.procs[i];
     let org = cx.org;
     let d = &org.devices[p.dev];
@@ -3213,10 +3313,10 @@ fn render_proc(cx: &Ctx, i: usize) -> Doc {
     if !alert_ids.is_empty() {
         m.put("alert_id", Value::Array(alert_ids));
     }
-    m.done()
+    m
 }
 
-fn render_obs(cx: &Ctx, o: &Obs) -> Doc {
+fn render_obs(cx: &Ctx, o: &Obs) -> D {
     let org = cx.org;
     let p = &cx.plot.procs[o.proc];
     let d = &org.devices[p.dev];
@@ -3375,7 +3475,7 @@ fn render_obs(cx: &Ctx, o: &Obs) -> Doc {
             m.put("crossproc_name", s(target));
         }
     }
-    m.done()
+    m
 }
 
 #[cfg(test)]
@@ -4087,6 +4187,31 @@ mod tests {
         assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "not oldest first");
     }
 
+    /// The server starts from `backlog_each` (encoded on the rendering threads); everything
+    /// else uses `backlog`: both must be the same stories in the same order.
+    #[test]
+    fn backlog_each_hands_over_the_backlog_stories() {
+        for n in [40, 1500] {
+            let mut g = Generator::new_at(9, 3, n, now());
+            let expected: Vec<(usize, CompactStory)> = g
+                .backlog(now())
+                .iter()
+                .map(|(org, s)| (*org, CompactStory::from(s)))
+                .collect();
+            let mut got = Vec::new();
+            g.backlog_each(now(), &mut |org, s| got.push((org, s)));
+            assert_eq!(got.len(), expected.len());
+            let json = |s: &CompactStory| {
+                serde_json::to_string(&[&s.alerts, &s.processes, &s.observations]).unwrap()
+            };
+            for ((o1, s1), (o2, s2)) in got.iter().zip(&expected) {
+                assert_eq!(o1, o2);
+                assert_eq!(json(s1), json(s2));
+                assert_eq!(s1.alerts, s2.alerts, "same interned ids too");
+            }
+        }
+    }
+
     #[test]
     fn backlog_spreads_over_the_sla_window() {
         for seed in 0..10 {
@@ -4235,74 +4360,5 @@ mod tests {
             "{stories_with_japanese} of {} stories",
             b.len()
         );
-    }
-}
-
-#[cfg(test)]
-mod tmp_stats {
-    use super::*;
-    use std::collections::HashMap;
-    #[test]
-    #[ignore]
-    fn tmp_stats() {
-        let n: usize = std::env::var("N")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10_000);
-        let now = Timestamp::from_second(1_775_000_000).unwrap();
-        let t0 = std::time::Instant::now();
-        let mut g = Generator::new_at(1, 3, n, now);
-        let b = g.backlog(now);
-        eprintln!("render {:?}", t0.elapsed());
-        for (name, pick) in [("alerts", 0), ("procs", 1), ("obs", 2)] {
-            let mut docs = 0usize;
-            let mut entries = 0usize;
-            let mut strs = 0usize;
-            let mut sbytes = 0usize;
-            let mut jsonb = 0usize;
-            let mut uniq: HashMap<String, usize> = HashMap::new();
-            let mut guids = std::collections::HashSet::new();
-            fn walk(v: &Value, strs: &mut usize, sb: &mut usize, u: &mut HashMap<String, usize>) {
-                match v {
-                    Value::String(s) => {
-                        *strs += 1;
-                        *sb += s.len();
-                        *u.entry(s.clone()).or_default() += 1;
-                    }
-                    Value::Array(a) => a.iter().for_each(|x| walk(x, strs, sb, u)),
-                    Value::Object(m) => m.values().for_each(|x| walk(x, strs, sb, u)),
-                    _ => {}
-                }
-            }
-            for (_, s) in &b {
-                let list = match pick {
-                    0 => &s.alerts,
-                    1 => &s.processes,
-                    _ => &s.observations,
-                };
-                for d in list {
-                    if pick == 1 && !guids.insert(d["process_guid"].as_str().unwrap().to_string()) {
-                        continue;
-                    }
-                    docs += 1;
-                    entries += d.len();
-                    jsonb += serde_json::to_vec(d).unwrap().len();
-                    for v in d.values() {
-                        walk(v, &mut strs, &mut sbytes, &mut uniq);
-                    }
-                }
-            }
-            let ub: usize = uniq.keys().map(|k| k.len()).sum();
-            let once = uniq.values().filter(|&&c| c == 1).count();
-            let onceb: usize = uniq
-                .iter()
-                .filter(|&(_, &c)| c == 1)
-                .map(|(k, _)| k.len())
-                .sum();
-            eprintln!(
-                "{name}: docs {docs} entries {entries} json {jsonb} strs {strs} strbytes {sbytes} uniq {} uniqbytes {ub} singletons {once} singleton bytes {onceb}",
-                uniq.len()
-            );
-        }
     }
 }

@@ -53,6 +53,8 @@ const RECORDED_BODIES: usize = 10_000;
 const MAX_RECORDS: usize = 100_000;
 /// The rate limit's sliding window.
 const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// Backlog stories converted and added to the store at a time.
+const INGEST_BATCH: usize = 256;
 
 // ------------------------------------------------------------------------------------------------
 // Public types
@@ -372,11 +374,7 @@ impl SimHandle {
 
     /// An alert as clients see it now.
     pub fn alert(&self, org_key: &str, id: &str) -> Option<Doc> {
-        self.shared
-            .store
-            .org(org_key)?
-            .get_alert(id)
-            .map(|d| (*d).clone())
+        self.shared.store.org(org_key)?.get_alert(id)
     }
 
     /// Number of alerts an org holds.
@@ -459,7 +457,16 @@ pub async fn start_with_source(
     let specs = source.orgs();
     anyhow::ensure!(!specs.is_empty(), "the story source has no orgs");
     let store = Store::new(specs, &actor, opts.checkin);
-    store.ingest(source.backlog(Timestamp::now()));
+    // Story by story, in batches (each batch re-sorts the alert index once): the backlog never
+    // exists all at once as `serde_json` documents.
+    let mut batch = Vec::with_capacity(INGEST_BATCH);
+    source.backlog_each(Timestamp::now(), &mut |org, story| {
+        batch.push((org, story));
+        if batch.len() == INGEST_BATCH {
+            store.ingest_compact(std::mem::take(&mut batch));
+        }
+    });
+    store.ingest_compact(batch);
     let orgs: Vec<(String, String)> = store
         .orgs()
         .iter()
@@ -677,7 +684,7 @@ fn ok<T: serde::Serialize>(v: T) -> Reply {
     Ok(Json(v).into_response())
 }
 
-/// A body that is JSON already (cached alert serializations).
+/// A body that is JSON already (alerts, serialized by the store).
 fn raw_json(body: Vec<u8>) -> Response {
     (
         [(
@@ -1031,7 +1038,7 @@ async fn alert_get(State(s): St, P((org, id)): P<(String, String)>) -> Reply {
         .org(&org)?
         .get_alert_json(&id)
         .ok_or_else(|| SimError::NotFound(format!("no alert {id}")))?;
-    Ok(raw_json(doc.to_vec()))
+    Ok(raw_json(doc))
 }
 
 async fn notes_list(State(s): St, P((org, id)): P<(String, String)>) -> Reply {

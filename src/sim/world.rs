@@ -4,10 +4,13 @@
 //! Documents are kept as JSON objects (`Doc`) rather than typed structs on purpose: a CBC server
 //! serves whatever fields a document has, criteria and sort name fields generically, and replayed
 //! alerts may carry fields and types this code has never heard of. The typed model lives on the
-//! client side (`crate::cbc::model`).
+//! client side (`crate::cbc::model`). The store holds the same JSON in a compact form
+//! ([`CompactStory`], `compact.rs`): sources hand their backlog over in it.
 
 use jiff::Timestamp;
 use serde_json::{Map, Value};
+
+use super::compact::CDoc;
 
 /// One JSON document (alert, device, process, observation, note, ...).
 pub type Doc = Map<String, Value>;
@@ -62,6 +65,15 @@ impl Story {
     }
 }
 
+/// A [`Story`] in the form the store keeps documents in (see `compact.rs`; `From<&Story>`
+/// converts).
+#[derive(Debug, Clone, Default)]
+pub struct CompactStory {
+    pub alerts: Vec<CDoc>,
+    pub processes: Vec<CDoc>,
+    pub observations: Vec<CDoc>,
+}
+
 /// A source of stories: the seeded generator or a replay file.
 pub trait StorySource: Send {
     /// The orgs this source populates. Called once at start.
@@ -72,4 +84,13 @@ pub trait StorySource: Send {
     /// The stories present at start (backlog), each already timestamped in the past relative to
     /// `now`, oldest first. `(org index, story)` pairs.
     fn backlog(&mut self, now: Timestamp) -> Vec<(usize, Story)>;
+    /// The same stories as [`StorySource::backlog`], in the same order, converted and handed to
+    /// `sink` one at a time. The simulator starts from this: a source that can produce stories
+    /// one by one (the generator, replay) overrides it so that a large backlog never exists all
+    /// at once as `serde_json` documents. The default converts `backlog()`.
+    fn backlog_each(&mut self, now: Timestamp, sink: &mut dyn FnMut(usize, CompactStory)) {
+        for (org, story) in self.backlog(now) {
+            sink(org, CompactStory::from(&story));
+        }
+    }
 }
