@@ -26,7 +26,8 @@
 # (10000), BACKLOGS ("10000 100000"), REPLAY_ALERTS (2000), LOAD_TIMEOUT (60 s; the "loaded"
 # probe's window), OUT (target/bench-idle: one JSON per ptybytes run + summary.json),
 # SOCDECK (binary, default target/release/socdeck), PTYBYTES (default ../shared/tools/ptybytes.py),
-# NO_BUILD=1 (do not run `cargo build --release`).
+# NO_BUILD=1 (do not run `cargo build --release`), SUMMARY_ONLY=1 (print the summary of the
+# runs already in $OUT).
 #
 # "Loaded" is the footer's alert count reaching N on screen: the diff renderer sends only the
 # changed cells, so the regex wants the count right after a cursor move or SGR (H or m) and
@@ -52,13 +53,19 @@ PTYBYTES=${PTYBYTES:-../shared/tools/ptybytes.py}
 # The table's header row: on screen means the first interactive frame is drawn.
 HEADER_RE='SLA +Level'
 
+if [ -n "${SUMMARY_ONLY:-}" ]; then
+    # Only print the summary of the JSON already in $OUT.
+    NO_BUILD=1
+    CASES=""
+    REPEAT=0
+fi
 if [ -z "${NO_BUILD:-}" ]; then
     cargo build --release --quiet
 fi
 [ -x "$SOCDECK" ] || { echo "idle.sh: no $SOCDECK (build it or set SOCDECK)" >&2; exit 2; }
 [ -f "$PTYBYTES" ] || { echo "idle.sh: no $PTYBYTES (set PTYBYTES)" >&2; exit 2; }
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json
+[ -n "${SUMMARY_ONLY:-}" ] || rm -f "$OUT"/*.json
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/socdeck-idle.XXXXXX")
 SIM_PID=
@@ -118,7 +125,7 @@ settle_after() {
     python3 -c "import math,sys; print(math.ceil(float(sys.argv[1]) * 1.3 / 1000) + 5)" "$ms"
 }
 
-echo "idle.sh: $SIZE, ${SECS} s windows, $REPEAT run(s) per case, load average $(loadavg)"
+[ -n "${SUMMARY_ONLY:-}" ] || echo "idle.sh: $SIZE, ${SECS} s windows, $REPEAT run(s) per case, load average $(loadavg)"
 
 for r in $(seq 1 "$REPEAT"); do
     if has_case demo || has_case closed; then
@@ -217,7 +224,7 @@ done
 # Summary: medians over the repeats, against the goals.
 python3 - "$OUT" "$REPEAT" <<'PY'
 import glob, json, os, re, statistics, sys
-out, repeat = sys.argv[1], int(sys.argv[2])
+out = sys.argv[1]
 runs = {}
 for p in sorted(glob.glob(os.path.join(out, "*.json"))):
     if os.path.basename(p) == "summary.json":
@@ -237,8 +244,9 @@ def row(what, name, key, goal, unit="", scale=1.0, ok=None):
         return
     m, lo, hi = (x * scale for x in v)
     verdict = "" if ok is None else ("MET" if ok(m) else "NOT MET")
-    spread = f"{lo:.4g}–{hi:.4g}" if len(runs[name]) > 1 else ""
-    rows.append((what, f"{m:.4g} {unit}".strip(), spread, goal, verdict))
+    num = lambda x: f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+    spread = f"{num(lo)}–{num(hi)}" if len(runs[name]) > 1 else ""
+    rows.append((what, f"{num(m)} {unit}".strip(), spread, goal, verdict))
 
 mib = 1 / 1024
 row("--demo: first byte on the terminal, ms", "demo-first-frame", "time_to_first_byte_ms", "", "ms")
@@ -265,6 +273,7 @@ for n in sorted({int(re.match(r"sim(\d+)-", k).group(1)) for k in runs if re.mat
         ok=(lambda x, g=rss_goal: x <= g) if rss_goal else None)
     row(f"console vs sim {n}: peak RSS (VmHWM), MiB", f"sim{n}-idle", "peak_rss_kb", "", "MiB", mib)
 
+repeat = max((len(v) for v in runs.values()), default=0)
 loads = sorted({r["loadavg_before"] for rs in runs.values() for r in rs if "loadavg_before" in r})
 flagged = sorted(r["name"] for rs in runs.values() for r in rs if r.get("load_in_window") and "idle" in r.get("name", ""))
 w = max(len(r[0]) for r in rows) if rows else 10
