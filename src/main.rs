@@ -378,6 +378,7 @@ mod console {
             ),
             read_only: opts.read_only || config.read_only,
             notify: config.notify.desktop || config.notify.bell,
+            analyst: analyst_name(&config, &env),
             ..Settings::default()
         };
         let notifier = Notifier::detect(
@@ -389,7 +390,43 @@ mod console {
         for w in warnings {
             app.toast(ToastLevel::Warning, w);
         }
-        let result = socdeck::runtime::run(app, clients, poll, notifier).await;
+        // The journal: a demo keeps its own, so practice never mixes with a real audit log.
+        let journal = match journal_path(&env, opts.demo) {
+            Ok(path) => match socdeck::journal::JournalHandle::open(path).await {
+                Ok(j) => Some(j),
+                Err(e) => {
+                    app.toast(
+                        ToastLevel::Error,
+                        format!("journal unavailable, actions are disabled: {e}"),
+                    );
+                    None
+                }
+            },
+            Err(e) => {
+                app.toast(
+                    ToastLevel::Error,
+                    format!("no journal, actions are disabled: {e}"),
+                );
+                None
+            }
+        };
+        let console = socdeck::runtime::Console {
+            clients,
+            poll,
+            notifier,
+            actions: socdeck::effects::ActionSettings {
+                analyst: app.settings.analyst.clone(),
+                lateral_window: app.settings.lateral_window,
+                checkin_poll: if opts.demo {
+                    Duration::from_secs(1)
+                } else {
+                    Duration::from_secs(5)
+                },
+                ..Default::default()
+            },
+            journal,
+        };
+        let result = socdeck::runtime::run(app, console).await;
         if let Some(handle) = sim {
             drop(handle);
         }
@@ -400,6 +437,26 @@ mod console {
                 ExitCode::FAILURE
             }
         }
+    }
+
+    /// Who is at the console: `analyst` in the config, else `$USER`, else "analyst".
+    fn analyst_name(config: &socdeck::config::Config, env: &Env) -> String {
+        config
+            .analyst
+            .clone()
+            .or_else(|| env.var("USER"))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "analyst".into())
+    }
+
+    fn journal_path(env: &Env, demo: bool) -> Result<PathBuf, String> {
+        let dir = socdeck::config::data_dir(env).map_err(|e| e.to_string())?;
+        Ok(dir.join(if demo {
+            "journal-demo.db"
+        } else {
+            "journal.db"
+        }))
     }
 
     /// The console logs to `<data dir>/socdeck.log`, never to the terminal it draws on.

@@ -5,6 +5,7 @@
 //! then ends the process), on SIGTERM / SIGHUP / SIGINT, and when the terminal goes away (a
 //! dropped SSH link: crossterm's event stream ends or errors — we leave instead of spinning).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,12 +16,15 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
+use crate::app::ledger::Ledger;
 use crate::app::queue::{OrgIdx, Row};
-use crate::app::{App, Effect, ExitReason, Msg, update};
+use crate::app::{App, ExitReason, Msg, update};
 use crate::cbc::model::{AlertSearch, AlertSummary, Criteria};
 use crate::cbc::poll::{AlertPoller, fetch_window_as};
 use crate::cbc::{ApiError, Client};
-use crate::notify::{Fallback, Notifier};
+use crate::effects::{ActionSettings, EffectRunner, reconcile};
+use crate::journal::JournalHandle;
+use crate::notify::Notifier;
 use crate::ui;
 
 /// How each org is polled.
@@ -50,20 +54,46 @@ impl Default for PollSettings {
 /// Messages the loop may have queued at once; pollers wait when it is full.
 const CHANNEL: usize = 256;
 
+/// Everything the console's tasks need besides the model.
+pub struct Console {
+    pub clients: Vec<Client>,
+    pub poll: PollSettings,
+    pub notifier: Notifier,
+    pub actions: ActionSettings,
+    /// The journal (audit log, intents); without one, no action is sent.
+    pub journal: Option<JournalHandle>,
+}
+
 /// Runs the console until the analyst quits or a signal arrives; returns why it stopped.
-pub async fn run(
-    mut app: App,
-    clients: Vec<Client>,
-    poll: PollSettings,
-    notifier: Notifier,
-) -> anyhow::Result<ExitReason> {
+pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
+    let Console {
+        clients,
+        poll,
+        notifier,
+        actions,
+        journal,
+    } = console;
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut tasks = JoinSet::new();
     let pokes: Vec<Arc<Notify>> = clients.iter().map(|_| Arc::new(Notify::new())).collect();
-    for (i, client) in clients.into_iter().enumerate() {
+    for (i, client) in clients.iter().cloned().enumerate() {
         let (tx, poke, poll) = (tx.clone(), pokes[i].clone(), poll.clone());
         tasks.spawn(poll_org(i as OrgIdx, client, tx, poke, poll));
     }
+    if let Some(j) = journal.clone() {
+        // Actions an earlier run left without an outcome: settle them by reading CBC.
+        let (clients, tx) = (clients.clone(), tx.clone());
+        let keys: Vec<String> = clients.iter().map(|c| c.org_key().to_string()).collect();
+        tasks.spawn(async move {
+            let index = |k: &str| keys.iter().position(|x| x == k).map(|i| i as OrgIdx);
+            let rows = reconcile(&clients, index, &j).await;
+            if !rows.is_empty() {
+                let title = "Unfinished actions of an earlier run, reconciled with CBC".into();
+                let _ = tx.send(Msg::Audit { title, rows }).await;
+            }
+        });
+    }
+    let runner = EffectRunner::new(clients, tx.clone(), pokes, notifier, actions, journal);
 
     let mut terminal = ratatui::try_init()?;
     install_panic_hook();
@@ -71,15 +101,7 @@ pub async fn run(
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(Timestamp::now()));
 
-    let result = event_loop(
-        &mut app,
-        &mut terminal,
-        &mut rx,
-        &mut tasks,
-        &pokes,
-        notifier,
-    )
-    .await;
+    let result = event_loop(&mut app, &mut terminal, &mut rx, &mut tasks, runner).await;
     tasks.abort_all();
     // Not `ratatui::restore()`: on a lost terminal it and `Terminal`'s drop report the failed
     // writes with `eprintln!` to that same dead tty, which panics (EIO); the panic hook then
@@ -102,8 +124,7 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     rx: &mut mpsc::Receiver<Msg>,
     tasks: &mut JoinSet<()>,
-    pokes: &[Arc<Notify>],
-    notifier: Notifier,
+    mut runner: EffectRunner,
 ) -> anyhow::Result<ExitReason> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -139,7 +160,7 @@ async fn event_loop(
             _ = sighup.recv() => Some(Msg::Shutdown(ExitReason::Hangup)),
             _ = sigint.recv() => Some(Msg::Shutdown(ExitReason::Interrupt)),
             Some(joined) = tasks.join_next() => match joined {
-                Err(e) if e.is_panic() => Some(Msg::TaskFailed("a poller stopped unexpectedly (see the log)".into())),
+                Err(e) if e.is_panic() => Some(Msg::TaskFailed("a background task stopped unexpectedly (see the log)".into())),
                 _ => None,
             },
         };
@@ -149,33 +170,15 @@ async fn event_loop(
         }
         for msg in pending {
             for effect in update(app, msg) {
-                run_effect(effect, terminal, pokes, notifier);
+                if let Some(bytes) = runner.run(effect) {
+                    // Bell or OSC 52: straight to the terminal, between frames.
+                    let out = terminal.backend_mut();
+                    let _ = out.write_all(&bytes).and_then(|_| out.flush());
+                }
             }
         }
         if let Some(reason) = app.quit {
             return Ok(reason);
-        }
-    }
-}
-
-fn run_effect(
-    effect: Effect,
-    terminal: &mut ratatui::DefaultTerminal,
-    pokes: &[Arc<Notify>],
-    notifier: Notifier,
-) {
-    match effect {
-        Effect::PollNow(None) => pokes.iter().for_each(|p| p.notify_one()),
-        Effect::PollNow(Some(i)) => {
-            if let Some(p) = pokes.get(i as usize) {
-                p.notify_one();
-            }
-        }
-        Effect::Notify { title, body } => {
-            if notifier.notify(&title, &body) == Fallback::RingBell {
-                let out = terminal.backend_mut();
-                let _ = out.write_all(b"\x07").and_then(|_| out.flush());
-            }
         }
     }
 }
@@ -240,6 +243,8 @@ async fn poll_org(
     );
     let mut loaded = false;
     let mut failures: u32 = 0;
+    // Alerts whose notes were read, with the update time they were read at.
+    let mut notes_seen: HashMap<Box<str>, Option<Timestamp>> = HashMap::new();
     loop {
         if tx.send(Msg::PollStarted { org }).await.is_err() {
             return;
@@ -259,6 +264,7 @@ async fn poll_org(
                     .iter()
                     .filter_map(|a| Row::from_summary(org, a))
                     .collect();
+                let noted = notes_to_read(&alerts, &mut notes_seen);
                 drop(alerts);
                 let initial = !loaded;
                 loaded = true;
@@ -273,6 +279,9 @@ async fn poll_org(
                     .await
                     .is_err()
                 {
+                    return;
+                }
+                if !noted.is_empty() && read_ledgers(org, &client, noted, &tx).await.is_err() {
                     return;
                 }
                 poll.interval
@@ -314,6 +323,70 @@ async fn poll_org(
             _ = poke.notified() => {}
         }
     }
+}
+
+/// Alerts with notes that changed since their notes were last read.
+fn notes_to_read(
+    alerts: &[AlertSummary],
+    seen: &mut HashMap<Box<str>, Option<Timestamp>>,
+) -> Vec<Box<str>> {
+    let mut out = Vec::new();
+    for a in alerts {
+        let (Some(id), Some(true)) = (a.id.as_deref(), a.alert_notes_present) else {
+            continue;
+        };
+        let at = a.backend_update_timestamp;
+        if seen.get(id) != Some(&at) {
+            seen.insert(id.into(), at);
+            out.push(id.into());
+        }
+    }
+    out
+}
+
+/// How many alerts' notes are read at once.
+const NOTE_READS: usize = 4;
+
+/// Reads the notes of `ids` and reports what socdeck's structured notes say (level, owner),
+/// in batches. `Err` when the console is gone.
+async fn read_ledgers(
+    org: OrgIdx,
+    client: &Client,
+    ids: Vec<Box<str>>,
+    tx: &mpsc::Sender<Msg>,
+) -> Result<(), ()> {
+    use futures::stream::{self, StreamExt};
+    let mut results = stream::iter(ids)
+        .map(|id| async move {
+            let notes = client.alert_notes(&id).await;
+            (id, notes)
+        })
+        .buffer_unordered(NOTE_READS);
+    let mut batch = Vec::new();
+    while let Some((id, notes)) = results.next().await {
+        match notes {
+            Ok(notes) => {
+                let ledger = Ledger::from_texts(notes.iter().filter_map(|n| n.note.as_deref()));
+                if !ledger.is_empty() {
+                    batch.push((id, ledger));
+                }
+            }
+            Err(e) => tracing::warn!(alert = %id, error = %e, "notes not read"),
+        }
+        if batch.len() >= 200 {
+            let entries = std::mem::take(&mut batch);
+            tx.send(Msg::Ledger { org, entries }).await.map_err(drop)?;
+        }
+    }
+    if !batch.is_empty() {
+        tx.send(Msg::Ledger {
+            org,
+            entries: batch,
+        })
+        .await
+        .map_err(drop)?;
+    }
+    Ok(())
 }
 
 async fn initial_load(

@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::text::Span;
+use socdeck::app::pending::Spec;
 use socdeck::app::queue::{Clock, Row, StatusFilter, Stop};
 use socdeck::app::triage::Level;
 use socdeck::app::{
@@ -1383,9 +1384,22 @@ proptest! {
     ) {
         let mut app = busy_app();
         for k in keys {
+            let overlay_before = app.overlay.clone();
             let effects = update(&mut app, Msg::Key(k));
-            // Keys never ask for anything but a poll (no destructive effect exists).
-            prop_assert!(effects.iter().all(|e| matches!(e, Effect::PollNow(_))), "{effects:?}");
+            for e in &effects {
+                if let Effect::Execute(t) = e {
+                    match &t.spec {
+                        // Without a rules file isolation needs approval; release always does.
+                        Spec::Quarantine { .. } => prop_assert!(t.approval.is_some(), "{t:?}"),
+                        // Nothing destructive is sent without its confirm prompt.
+                        Spec::HashOverride { .. } => prop_assert!(
+                            matches!(&overlay_before, Overlay::Prompt(p) if p.spec == t.spec),
+                            "{t:?} without a prompt"
+                        ),
+                        Spec::Triage { .. } | Spec::Take => {}
+                    }
+                }
+            }
             check_selection(&app);
         }
         // And the result draws.

@@ -176,8 +176,9 @@ fn default_keymap_has_the_documented_keys() {
         q(key(KeyCode::Esc, KeyModifiers::NONE)),
         Some(Action::Cancel)
     );
-    // Queue keys do nothing on other screens.
-    assert_eq!(km.lookup(Mode::Global, &ch('j')), None);
+    // Queue keys do nothing on other screens; movement works everywhere.
+    assert_eq!(km.lookup(Mode::Detail, &ch('o')), None);
+    assert_eq!(km.lookup(Mode::Detail, &ch('j')), Some(Action::MoveDown));
     assert_eq!(km.lookup(Mode::Global, &ch('q')), Some(Action::Quit));
     let shown: Vec<String> = km
         .keys_for(Action::Quit)
@@ -596,8 +597,8 @@ fn broken_keymap_entries_are_skipped_with_file_and_line() {
          \"n\" = \"move_down\"\n\
          \"m\" = 3\n\
          [global]\n\
-         \"z\" = \"first\"\n\
-         [detail]\n\
+         \"z\" = \"cycle_org\"\n\
+         [detalis]\n\
          \"x\" = \"quit\"\n",
     )
     .unwrap();
@@ -620,12 +621,14 @@ fn broken_keymap_entries_are_skipped_with_file_and_line() {
         shown[2]
     );
     assert!(
-        shown[3].starts_with(&format!("{p}:7:7: `first` works on the queue screen only")),
+        shown[3].starts_with(&format!(
+            "{p}:7:7: `cycle_org` works on the queue screen only"
+        )),
         "{}",
         shown[3]
     );
     assert!(
-        shown[4].starts_with(&format!("{p}:8:2: unknown section [detail] ignored")),
+        shown[4].starts_with(&format!("{p}:8:2: unknown section [detalis] ignored")),
         "{}",
         shown[4]
     );

@@ -7,20 +7,23 @@ use std::fmt;
 
 /// Where a binding applies. `Global` bindings work on every screen unless a screen binds the
 /// same key itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Mode {
     Global,
+    #[default]
     Queue,
+    Detail,
 }
 
 impl Mode {
-    pub const ALL: &'static [Mode] = &[Mode::Global, Mode::Queue];
+    pub const ALL: &'static [Mode] = &[Mode::Global, Mode::Queue, Mode::Detail];
 
     /// The section name in keymap files (`[global]`, `[queue]`).
     pub fn name(self) -> &'static str {
         match self {
             Mode::Global => "global",
             Mode::Queue => "queue",
+            Mode::Detail => "detail",
         }
     }
 
@@ -65,14 +68,21 @@ actions! {
     Quit => "quit", Global, "Quit socdeck";
     Help => "help", Global, "Show the keys of this screen";
     CommandPalette => "command_palette", Global, "Run a command by name";
-    Cancel => "cancel", Global, "Close the overlay or cancel the input";
-    Refresh => "refresh", Global, "Poll every org now";
-    MoveDown => "move_down", Queue, "Select the next alert";
-    MoveUp => "move_up", Queue, "Select the previous alert";
-    PageDown => "page_down", Queue, "Move down one page";
-    PageUp => "page_up", Queue, "Move up one page";
-    First => "first", Queue, "Select the most urgent alert";
-    Last => "last", Queue, "Select the last alert";
+    Cancel => "cancel", Global, "Close the overlay, or go back to the queue";
+    Refresh => "refresh", Global, "Poll every org now (and reload an open alert)";
+    MoveDown => "move_down", Global, "Select the next line";
+    MoveUp => "move_up", Global, "Select the previous line";
+    PageDown => "page_down", Global, "Move down one page";
+    PageUp => "page_up", Global, "Move up one page";
+    First => "first", Global, "Go to the first line (the most urgent alert)";
+    Last => "last", Global, "Go to the last line";
+    SetLevel => "set_level", Global, "Set the triage level of the alert (High/Medium/Low/FP)";
+    Take => "take", Global, "Take the alert: you become its owner";
+    Quarantine => "quarantine", Global, "Quarantine (network-isolate) the alert's device";
+    ReleaseQuarantine => "release_quarantine", Global, "Release the device's quarantine (needs the customer's approval)";
+    BanHash => "ban_hash", Global, "Ban the alert's SHA-256 in CBC (BLACK_LIST)";
+    AuditLog => "audit_log", Global, "Show the audit log of actions taken";
+    OpenDetail => "open_detail", Queue, "Open the selected alert";
     FilterText => "filter_text", Queue, "Filter alerts by text";
     CycleOrg => "cycle_org", Queue, "Show one org at a time (cycles)";
     CycleLevel => "cycle_level", Queue, "Show one triage level at a time (cycles)";
@@ -80,6 +90,17 @@ actions! {
     ClearFilters => "clear_filters", Queue, "Clear every filter";
     TogglePause => "toggle_pause", Queue, "Pause or resume live reordering";
     TogglePreview => "toggle_preview", Queue, "Show or hide the preview of the selected alert";
+    NextPane => "next_pane", Detail, "Next pane";
+    PrevPane => "prev_pane", Detail, "Previous pane";
+    PaneSummary => "pane_summary", Detail, "Summary pane";
+    PaneTree => "pane_tree", Detail, "Process tree pane";
+    PaneLateral => "pane_lateral", Detail, "Lateral movement pane";
+    PaneNotes => "pane_notes", Detail, "Notes & history pane";
+    Activate => "activate", Detail, "Expand/collapse the process; jump to the device's alerts";
+    ExpandAll => "expand_all", Detail, "Expand the whole process tree";
+    ToggleFullCmdline => "toggle_full_cmdline", Detail, "Show the selected command line whole";
+    CopyCmdline => "copy_cmdline", Detail, "Copy the command line (OSC 52 clipboard)";
+    CopyHash => "copy_hash", Detail, "Copy the SHA-256 (OSC 52 clipboard)";
 }
 
 impl fmt::Display for Action {

@@ -2,7 +2,11 @@
 //! Pure: no IO, no tokio, no wall clock — time arrives as `Msg::Tick`.
 
 pub mod action;
+mod alert;
+pub mod detail;
+pub mod ledger;
 pub mod msg;
+pub mod pending;
 pub mod queue;
 pub mod triage;
 
@@ -12,7 +16,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use jiff::{SignedDuration, Timestamp};
 
 pub use action::{Action, Mode};
-pub use msg::{Effect, ExitReason, Msg};
+pub use alert::{OSC52_MAX, rule_text};
+pub use msg::{AuditRow, Effect, ExitReason, Msg};
 use queue::{OrgIdx, Queue, StatusFilter};
 use triage::{Level, LevelPolicy};
 
@@ -95,6 +100,26 @@ pub enum Overlay {
         previous: String,
     },
     Palette(Palette),
+    /// Choosing a triage level for an alert (h/m/l/f).
+    LevelChoice {
+        key: queue::AlertKey,
+    },
+    /// Confirming an action that changes the world.
+    Prompt(Box<pending::Prompt>),
+    /// The audit log (or, at start, actions of an earlier run reconciled with CBC).
+    Audit {
+        title: String,
+        rows: Vec<AuditRow>,
+        scroll: u16,
+    },
+}
+
+/// The screen under the overlays.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Screen {
+    #[default]
+    Queue,
+    Detail(Box<detail::Detail>),
 }
 
 /// The `:` command palette.
@@ -103,6 +128,8 @@ pub struct Palette {
     pub input: String,
     /// Index into [`Palette::candidates`].
     pub selected: usize,
+    /// The screen it was opened on: only its actions and the global ones are offered.
+    pub screen: Mode,
 }
 
 /// Commands the palette offers besides action names: `name` and a hint for its argument.
@@ -130,6 +157,7 @@ impl Palette {
                 Action::ALL
                     .iter()
                     .filter(|a| **a != Action::CommandPalette)
+                    .filter(|a| a.mode() == Mode::Global || a.mode() == self.screen)
                     .map(|a| (a.name().to_string(), a.description().to_string())),
             )
             .collect();
@@ -151,6 +179,10 @@ pub struct Settings {
     pub notify: bool,
     /// Time zone for times on screen (the analyst's, by default the system's).
     pub display_tz: jiff::tz::TimeZone,
+    /// Who is at the console: written into structured notes and the audit log.
+    pub analyst: String,
+    /// Lateral movement is searched this far either side of the alert.
+    pub lateral_window: SignedDuration,
 }
 
 impl Default for Settings {
@@ -162,6 +194,8 @@ impl Default for Settings {
             read_only: false,
             notify: true,
             display_tz: jiff::tz::TimeZone::system(),
+            analyst: "analyst".into(),
+            lateral_window: SignedDuration::from_hours(24),
         }
     }
 }
@@ -183,6 +217,16 @@ pub struct App {
     /// Something visible changed since the last draw.
     pub dirty: bool,
     pub quit: Option<ExitReason>,
+    pub screen: Screen,
+    /// Customer rules (rules.toml), replaced when the file changes.
+    pub rules: crate::config::rules::Rules,
+    /// Confirmed actions of this run and their state (newest last).
+    pub tracked: Vec<pending::Tracked>,
+    next_track: pending::TrackId,
+    /// Request generation of the detail screen: parts of an older request are dropped.
+    detail_seq: u64,
+    /// What structured notes said per alert, re-applied when a poll replaces a row.
+    ledgers: std::collections::HashMap<queue::AlertKey, ledger::Ledger>,
     /// Time-dependent header text at the last draw-relevant tick, to redraw only on change.
     last_clock_text: String,
 }
@@ -208,6 +252,12 @@ impl App {
             show_preview: true,
             dirty: true,
             quit: None,
+            screen: Screen::Queue,
+            rules: crate::config::rules::Rules::empty(),
+            tracked: Vec::new(),
+            next_track: 1,
+            detail_seq: 0,
+            ledgers: Default::default(),
             last_clock_text: String::new(),
         }
     }
@@ -330,6 +380,24 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.toast(ToastLevel::Error, format!("internal error: {what}"));
             Vec::new()
         }
+        Msg::DetailPart { seq, part } => {
+            alert::on_detail_part(app, seq, part);
+            Vec::new()
+        }
+        Msg::ActionState { id, state } => alert::on_action_state(app, id, state),
+        Msg::Ledger { org, entries } => {
+            alert::on_ledger(app, org, entries);
+            Vec::new()
+        }
+        Msg::Audit { title, rows } => {
+            app.overlay = Overlay::Audit {
+                title,
+                rows,
+                scroll: 0,
+            };
+            app.dirty = true;
+            Vec::new()
+        }
         Msg::Shutdown(reason) => {
             app.quit = Some(reason);
             Vec::new()
@@ -371,6 +439,12 @@ fn on_polled(
         }
     }
     let shown_after = ui::org_age_text(&app.orgs[org as usize], app.now, stale_after);
+    let mut rows = rows;
+    for r in &mut rows {
+        if let Some(l) = app.ledgers.get(&r.key) {
+            alert::apply_ledger(r, l);
+        }
+    }
     let merged = app.queue.merge(rows);
     if merged.new + merged.changed > 0 {
         app.recompute();
@@ -440,9 +514,36 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             };
             return Vec::new();
         }
+        Overlay::LevelChoice { key: alert } => return alert::on_level_key(app, key, alert),
+        Overlay::Prompt(p) => return alert::on_prompt_key(app, key, *p),
+        Overlay::Audit {
+            title,
+            rows,
+            scroll,
+        } => {
+            app.dirty = true;
+            app.overlay = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => Overlay::Audit {
+                    title,
+                    rows,
+                    scroll: scroll.saturating_add(1),
+                },
+                KeyCode::Up | KeyCode::Char('k') => Overlay::Audit {
+                    title,
+                    rows,
+                    scroll: scroll.saturating_sub(1),
+                },
+                _ => Overlay::None,
+            };
+            return Vec::new();
+        }
         Overlay::None => {}
     }
-    match app.keymap.lookup(Mode::Queue, &key) {
+    let mode = match app.screen {
+        Screen::Queue => Mode::Queue,
+        Screen::Detail(_) => Mode::Detail,
+    };
+    match app.keymap.lookup(mode, &key) {
         Some(action) => run_action(app, action),
         None => Vec::new(),
     }
@@ -605,13 +706,36 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
         Action::Quit => app.quit = Some(ExitReason::User),
         Action::Help => app.overlay = Overlay::Help { scroll: 0 },
-        Action::CommandPalette => app.overlay = Overlay::Palette(Palette::default()),
+        Action::CommandPalette => {
+            app.overlay = Overlay::Palette(Palette {
+                screen: match app.screen {
+                    Screen::Queue => Mode::Queue,
+                    Screen::Detail(_) => Mode::Detail,
+                },
+                ..Palette::default()
+            })
+        }
         Action::Cancel => {
+            if app.overlay == Overlay::None && matches!(app.screen, Screen::Detail(_)) {
+                app.screen = Screen::Queue;
+            }
             app.overlay = Overlay::None;
         }
         Action::Refresh => {
             app.toast(ToastLevel::Info, "polling every org now");
-            return vec![Effect::PollNow(None)];
+            let mut effects = vec![Effect::PollNow(None)];
+            if let Screen::Detail(d) = &app.screen {
+                let key = d.key.clone();
+                let pane = d.pane;
+                effects.extend(alert::open_detail(app, key));
+                if let Screen::Detail(d) = &mut app.screen {
+                    d.pane = pane;
+                }
+            }
+            return effects;
+        }
+        a if matches!(app.screen, Screen::Detail(_)) && alert::is_detail_motion(a) => {
+            return alert::detail_action(app, a);
         }
         Action::MoveDown => app.queue.move_by(1, height),
         Action::MoveUp => app.queue.move_by(-1, height),
@@ -676,6 +800,28 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
             let height = app.table_height();
             app.queue.scroll_to_selection(height);
         }
+        Action::OpenDetail => {
+            if let Some(key) = app.queue.selected().map(|r| r.key.clone()) {
+                return alert::open_detail(app, key);
+            }
+        }
+        Action::SetLevel
+        | Action::Take
+        | Action::Quarantine
+        | Action::ReleaseQuarantine
+        | Action::BanHash => return alert::alert_action(app, action),
+        Action::AuditLog => return vec![Effect::LoadAudit],
+        Action::NextPane
+        | Action::PrevPane
+        | Action::PaneSummary
+        | Action::PaneTree
+        | Action::PaneLateral
+        | Action::PaneNotes
+        | Action::Activate
+        | Action::ExpandAll
+        | Action::ToggleFullCmdline
+        | Action::CopyCmdline
+        | Action::CopyHash => return alert::detail_action(app, action),
     }
     Vec::new()
 }

@@ -5,6 +5,9 @@
 use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
+use super::detail::Part;
+use super::ledger::Ledger;
+use super::pending::{State, TrackId, Tracked};
 use super::queue::{OrgIdx, Row};
 
 #[derive(Debug)]
@@ -34,6 +37,26 @@ pub enum Msg {
     },
     /// A background task died; the console stays up and says so.
     TaskFailed(String),
+    /// A part of the open detail arrived; `seq` names the request it answers.
+    DetailPart {
+        seq: u64,
+        part: Part,
+    },
+    /// A confirmed action moved on.
+    ActionState {
+        id: TrackId,
+        state: State,
+    },
+    /// What structured notes say about alerts of one org (level, owner).
+    Ledger {
+        org: OrgIdx,
+        entries: Vec<(Box<str>, Ledger)>,
+    },
+    /// Rows for the audit view (newest first), with its title.
+    Audit {
+        title: String,
+        rows: Vec<AuditRow>,
+    },
     /// SIGTERM / SIGHUP / SIGINT, or the terminal went away: save and leave.
     Shutdown(ExitReason),
 }
@@ -59,10 +82,33 @@ impl ExitReason {
     }
 }
 
+/// One line of the audit view: who did what to which target, when, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: Timestamp,
+    pub analyst: String,
+    pub what: String,
+    pub target: String,
+    pub outcome: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Poll these orgs now (all when `None`).
     PollNow(Option<OrgIdx>),
+    /// Load every part of an alert's detail; parts come back as [`Msg::DetailPart`].
+    LoadDetail {
+        org: OrgIdx,
+        alert_id: String,
+        seq: u64,
+    },
+    /// Carry out a confirmed action (journal intent, request, outcome), reporting
+    /// [`Msg::ActionState`].
+    Execute(Box<Tracked>),
+    /// Put text on the clipboard through OSC 52 (already size-checked).
+    Copy(String),
+    /// Load the audit log into the audit view.
+    LoadAudit,
     /// A desktop notification (or, without a desktop session, the bell).
     Notify { title: String, body: String },
 }

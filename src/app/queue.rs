@@ -234,6 +234,9 @@ impl Row {
         let Ok(deadline) = received.checked_add(sla.first_report) else {
             return Clock::Unknown;
         };
+        if let Some(l @ (Level::Low | Level::FalsePositive)) = self.level_set {
+            return Clock::Stopped(Stop::Triaged(l));
+        }
         if self.is_closed() {
             return Clock::Stopped(Stop::Closed {
                 late: self.closed_at.is_some_and(|at| at > deadline),
@@ -243,11 +246,13 @@ impl Row {
     }
 }
 
-/// Why a clock no longer runs. (Later: first report sent, triaged Low / false positive.)
+/// Why a clock no longer runs. (Later: first report sent.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
     /// Closed in CBC; `late` when it was closed after the deadline.
     Closed { late: bool },
+    /// An analyst triaged it Low or False positive: no report is owed.
+    Triaged(Level),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,6 +411,18 @@ impl Queue {
     }
     pub fn get(&self, key: &AlertKey) -> Option<&Row> {
         self.rows.get(key)
+    }
+
+    /// Changes one row in place (what the analyst or another console set); the caller
+    /// recomputes the order. `false` when the alert is not in the queue.
+    pub fn update_row(&mut self, key: &AlertKey, edit: impl FnOnce(&mut Row)) -> bool {
+        match self.rows.get_mut(key) {
+            Some(r) => {
+                edit(r);
+                true
+            }
+            None => false,
+        }
     }
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
         self.rows.values()

@@ -156,6 +156,7 @@ cbc_object! {
         process_cmdline: Option<String>,
         process_username: Option<String>,
         ttps: Vec<String>,
+        alert_notes_present: Option<bool>,
     }
 }
 
@@ -215,6 +216,7 @@ impl From<&Alert> for AlertSummary {
             process_cmdline: a.process_cmdline.clone(),
             process_username: a.process_username.clone(),
             ttps: a.ttps.clone(),
+            alert_notes_present: a.alert_notes_present,
             extra: Default::default(),
         }
     }
@@ -967,6 +969,25 @@ pub struct OverrideSearch {
     pub rows: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<u32>,
+}
+
+impl OverrideSearch {
+    /// SHA-256 overrides of one list whose text matches `sha256` (callers compare the hash).
+    pub fn for_hash(list: OverrideList, sha256: &str) -> Self {
+        let list = match list {
+            OverrideList::Allow => "WHITE_LIST",
+            OverrideList::Ban => "BLACK_LIST",
+        };
+        OverrideSearch {
+            criteria: BTreeMap::from([
+                ("override_list".to_string(), list.to_string()),
+                ("override_type".to_string(), "SHA256".to_string()),
+            ]),
+            query: Some(sha256.to_ascii_lowercase()),
+            rows: 100,
+            start: None,
+        }
+    }
 }
 
 /// CBC's error JSON (`{"error_code", "message"}` or `{"reason", "message"}`), for messages.

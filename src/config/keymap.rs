@@ -634,7 +634,7 @@ mod tests {
 
     #[test]
     fn wrong_mode_and_duplicate_spelling_warn() {
-        let text = "[global]\n\"j\" = \"move_down\"\n[queue]\n\"G\" = \"last\"\n\"shift-g\" = \"first\"\n\"x\" = \"quit\"\n";
+        let text = "[global]\n\"j\" = \"cycle_org\"\n[queue]\n\"G\" = \"last\"\n\"shift-g\" = \"first\"\n\"x\" = \"quit\"\n";
         let (km, w) = Keymap::parse_toml("t", text, Path::new("/k.toml"));
         assert_eq!(w.len(), 2, "{w:?}");
         assert_eq!(w[0].line, Some(2));

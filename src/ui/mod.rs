@@ -2,6 +2,7 @@
 //! it, sort, filter or sanitise (that happened when the data arrived). Only the rows inside the
 //! visible window are built.
 
+mod detail;
 mod overlay;
 mod queue;
 
@@ -48,6 +49,11 @@ pub fn view(app: &App, frame: &mut Frame) {
     frame
         .buffer_mut()
         .set_style(area, app.theme.style(Slot::Base));
+    if let crate::app::Screen::Detail(d) = &app.screen {
+        detail::draw(app, d, frame, area);
+        overlay::draw(app, frame, area);
+        return;
+    }
     let preview = preview_shown((area.width, area.height), app.show_preview);
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(HEADER_LINES),

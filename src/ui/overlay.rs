@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::centered;
 use super::queue::{band_mark, band_slot};
-use crate::app::{Action, App, Mode, Overlay};
+use crate::app::pending::{ApprovalNeed, Field, Prompt};
+use crate::app::{Action, App, AuditRow, Mode, Overlay};
 use crate::config::theme::Slot;
 use crate::sla::Band;
 
@@ -15,8 +16,188 @@ pub(super) fn draw(app: &App, frame: &mut Frame, area: Rect) {
     match &app.overlay {
         Overlay::Help { scroll } => help(app, frame, area, *scroll),
         Overlay::Palette(p) => palette(app, frame, area, p),
+        Overlay::LevelChoice { .. } => level_choice(app, frame, area),
+        Overlay::Prompt(p) => prompt(app, frame, area, p),
+        Overlay::Audit {
+            title,
+            rows,
+            scroll,
+        } => audit(app, frame, area, title, rows, *scroll),
         Overlay::Filter { .. } | Overlay::None => {}
     }
+}
+
+fn level_choice(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let rect = centered(area, 52.min(area.width), 8.min(area.height));
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Slot::Border))
+        .title(Span::styled(
+            " Set triage level ",
+            t.style(Slot::HelpSection),
+        ));
+    let line = |k: &str, slot: Slot, name: &str, what: &str| {
+        Line::from(vec![
+            Span::styled(format!(" {k}  "), t.style(Slot::HelpKey)),
+            Span::styled(format!("{name:<15}"), t.style(slot)),
+            Span::styled(what.to_string(), t.style(Slot::Muted)),
+        ])
+    };
+    let lines = vec![
+        line("h", Slot::LevelHigh, "High", "in progress; phone + email"),
+        line("m", Slot::LevelMedium, "Medium", "in progress; email"),
+        line("l", Slot::LevelLow, "Low", "closes; clock stops"),
+        line(
+            "f",
+            Slot::LevelFalsePositive,
+            "False positive",
+            "closes; offers allow-list",
+        ),
+        Line::styled(" any other key cancels", t.style(Slot::Muted)),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(t.style(Slot::Base)),
+        rect,
+    );
+}
+
+fn prompt(app: &App, frame: &mut Frame, area: Rect, p: &Prompt) {
+    let t = &app.theme;
+    let approval_lines = if p.needs_approval() { 4 } else { 0 };
+    let h = (p.facts.len() as u16 + 5 + approval_lines).min(area.height);
+    let rect = centered(area, 76.min(area.width), h);
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Slot::BandWarning))
+        .title(Span::styled(
+            format!(" {} — nothing is sent until you confirm ", p.spec.title()),
+            t.style(Slot::BandWarning),
+        ));
+    let mut lines: Vec<Line> = Vec::new();
+    let value_width = rect.width.saturating_sub(18) as usize;
+    for (k, v) in &p.facts {
+        let v = crate::text::sanitize_with_cap(v, value_width.max(8));
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {k:<14} "), t.style(Slot::PreviewLabel)),
+            Span::styled(v.as_str().to_string(), t.style(Slot::PreviewValue)),
+        ]));
+    }
+    if p.needs_approval() {
+        lines.push(Line::styled(
+            match p.need {
+                ApprovalNeed::Release => " Releasing always needs the customer's approval:",
+                _ => " The customer's rule requires approval first:",
+            },
+            t.style(Slot::ToastWarning),
+        ));
+        let field = |label: &str, value: &str, focused: bool| {
+            let style = if focused {
+                t.style(Slot::Palette)
+            } else {
+                t.style(Slot::PreviewValue)
+            };
+            Line::from(vec![
+                Span::styled(format!(" {label:<14} "), t.style(Slot::PreviewLabel)),
+                Span::styled(crate::text::display_safe(value), style),
+                Span::styled(if focused { "_" } else { "" }, t.style(Slot::Muted)),
+            ])
+        };
+        lines.push(field(
+            "Approved by",
+            &p.approver,
+            p.field == Field::Approver,
+        ));
+        lines.push(field(
+            "Via (channel)",
+            &p.channel,
+            p.field == Field::Channel,
+        ));
+    }
+    lines.push(Line::raw(""));
+    if let Some(e) = &p.error {
+        lines.push(Line::styled(
+            format!(" {}", crate::text::display_safe(e)),
+            t.style(Slot::ToastError),
+        ));
+    } else if p.needs_approval() {
+        lines.push(Line::styled(
+            " Tab next field · Enter confirm · Esc cancel",
+            t.style(Slot::Muted),
+        ));
+    } else {
+        lines.push(Line::styled(
+            " y/Enter confirm · n/Esc cancel",
+            t.style(Slot::Muted),
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(t.style(Slot::Base)),
+        rect,
+    );
+}
+
+fn audit(app: &App, frame: &mut Frame, area: Rect, title: &str, rows: &[AuditRow], scroll: u16) {
+    let t = &app.theme;
+    let rect = centered(
+        area,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Slot::Border))
+        .title(Span::styled(
+            format!(
+                " {} — ↑/↓ scroll, any key closes ",
+                crate::text::display_safe(title)
+            ),
+            t.style(Slot::HelpSection),
+        ));
+    let mut lines = vec![Line::styled(
+        format!(
+            " {:<16} {:<12} {:<16} {:<24} {}",
+            "when", "who", "what", "target", "outcome"
+        ),
+        t.style(Slot::TableHeader),
+    )];
+    if rows.is_empty() {
+        lines.push(Line::styled(" (no actions recorded)", t.style(Slot::Muted)));
+    }
+    let safe = |s: &str, w: usize| crate::text::sanitize_with_cap(s, w).as_str().to_string();
+    for r in rows {
+        let when =
+            r.at.to_zoned_datetime(app.settings.display_tz.clone())
+                .strftime("%m-%d %H:%M:%S")
+                .to_string();
+        lines.push(Line::styled(
+            format!(
+                " {:<16} {:<12} {:<16} {:<24} {}",
+                when,
+                safe(&r.analyst, 12),
+                safe(&r.what, 16),
+                safe(&r.target, 24),
+                safe(&r.outcome, 200)
+            ),
+            t.style(Slot::Row),
+        ));
+    }
+    let inner_h = rect.height.saturating_sub(2);
+    let max_scroll = (lines.len() as u16).saturating_sub(inner_h);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(t.style(Slot::Base))
+            .scroll((scroll.min(max_scroll), 0)),
+        rect,
+    );
 }
 
 /// Every action of the queue and global modes with its keys, from the keymap in use — so help
@@ -24,10 +205,15 @@ pub(super) fn draw(app: &App, frame: &mut Frame, area: Rect) {
 pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut lines = Vec::new();
-    for mode in [Mode::Queue, Mode::Global] {
+    let screen = match app.screen {
+        crate::app::Screen::Queue => Mode::Queue,
+        crate::app::Screen::Detail(_) => Mode::Detail,
+    };
+    for mode in [screen, Mode::Global] {
         lines.push(Line::styled(
             match mode {
                 Mode::Queue => "Alert queue",
+                Mode::Detail => "Alert detail",
                 Mode::Global => "Everywhere",
             },
             t.style(Slot::HelpSection),

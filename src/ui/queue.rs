@@ -236,6 +236,7 @@ pub(super) fn sla_cell(app: &App, row: &Row) -> (String, Slot) {
         }
         Clock::Stopped(Stop::Closed { late: false }) => ("closed".into(), Slot::ClockStopped),
         Clock::Stopped(Stop::Closed { late: true }) => ("closed lt".into(), Slot::ClockStopped),
+        Clock::Stopped(Stop::Triaged(l)) => (format!("{}: stop", l.short()), Slot::ClockStopped),
         Clock::Unknown => ("no time".into(), Slot::Muted),
     }
 }
