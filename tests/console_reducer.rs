@@ -11,7 +11,8 @@ use proptest::prelude::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::text::Span;
-use socdeck::app::pending::Spec;
+use socdeck::app::ledger::Ledger;
+use socdeck::app::pending::{ApprovalNeed, Spec, State, Tracked};
 use socdeck::app::queue::{Clock, Row, StatusFilter, Stop};
 use socdeck::app::triage::Level;
 use socdeck::app::{
@@ -1433,4 +1434,233 @@ proptest! {
         }
         let _ = screen(&app);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions on an alert: the modal state machine (issue 4)
+
+/// One org, alerts a1 (sev 9, device 101, hash) and a2 (owned by someone else); a1 selected.
+fn action_app() -> App {
+    let mut app = new_app();
+    let mut a1 = alert("a1", mins(30), 9);
+    a1.device_id = Some(101);
+    a1.process_sha256 = Some("ab".repeat(32));
+    a1.process_name = Some(r"C:\t\x.exe".into());
+    let a2 = in_progress(alert("a2", mins(40), 5), "k.sato@soc.example");
+    poll(&mut app, 0, &[a1, a2], true);
+    ch(&mut app, 'g');
+    assert_eq!(selected(&app).as_deref(), Some("a1"));
+    app
+}
+
+fn executed(effects: &[Effect]) -> Vec<Tracked> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Execute(t) => Some((**t).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn enter(app: &mut App) -> Vec<Effect> {
+    key(app, KeyCode::Enter)
+}
+
+#[test]
+fn quarantine_is_not_sent_before_confirm_nor_without_the_required_approval() {
+    let mut app = action_app();
+    // Without a rules file the safe default applies: isolation needs approval.
+    assert!(ch(&mut app, 'i').is_empty());
+    let Overlay::Prompt(p) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
+    assert_eq!(p.need, ApprovalNeed::Rule);
+    // `y` types into the form instead of confirming; Enter is refused until both fields.
+    assert!(ch(&mut app, 'y').is_empty());
+    key(&mut app, KeyCode::Backspace);
+    assert!(enter(&mut app).is_empty());
+    type_text(&mut app, "Kato");
+    assert!(enter(&mut app).is_empty(), "channel still missing");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "phone");
+    let sent = executed(&enter(&mut app));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].spec,
+        Spec::Quarantine {
+            on: true,
+            device_id: 101,
+            device: "WS-a1".into()
+        }
+    );
+    let a = sent[0].approval.as_ref().unwrap();
+    assert_eq!((a.approver.as_str(), a.channel.as_str()), ("Kato", "phone"));
+    assert_eq!(app.overlay, Overlay::None);
+    // Esc on a fresh prompt sends nothing.
+    ch(&mut app, 'i');
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert_eq!(app.overlay, Overlay::None);
+}
+
+#[cfg(any())] // until rules.toml parsing lands
+#[test]
+fn an_immediate_rule_confirms_at_once_but_release_always_needs_approval() {
+    let mut app = action_app();
+    app.rules = socdeck::config::rules::Rules::parse(
+        "[[org]]\norg_key = \"7DESJ9GN\"\nisolation = \"immediate\"\n",
+        std::path::Path::new("/rules.toml"),
+    )
+    .unwrap();
+    ch(&mut app, 'i');
+    let Overlay::Prompt(p) = &app.overlay else {
+        panic!()
+    };
+    assert_eq!(p.need, ApprovalNeed::None);
+    let sent = executed(&ch(&mut app, 'y'));
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].approval.is_none());
+
+    ch(&mut app, 'I');
+    let Overlay::Prompt(p) = &app.overlay else {
+        panic!()
+    };
+    assert_eq!(p.need, ApprovalNeed::Release);
+    assert!(enter(&mut app).is_empty());
+    assert!(
+        screen(&app)
+            .join("\n")
+            .contains("always needs the customer's approval")
+    );
+    type_text(&mut app, "Kato");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "email");
+    let sent = executed(&enter(&mut app));
+    assert!(matches!(sent[0].spec, Spec::Quarantine { on: false, .. }));
+    assert!(sent[0].approval.is_some());
+}
+
+#[test]
+fn read_only_blocks_every_action_key() {
+    let mut app = action_app();
+    app.settings.read_only = true;
+    for c in ['t', 'a', 'i', 'I', 'b'] {
+        assert!(ch(&mut app, c).is_empty(), "{c}");
+        assert_eq!(app.overlay, Overlay::None, "{c}");
+    }
+    assert!(
+        toast_texts(&app).iter().any(|t| t.contains("read-only")),
+        "{:?}",
+        toast_texts(&app)
+    );
+}
+
+#[test]
+fn triage_levels_and_their_effects_on_the_clock() {
+    let mut app = action_app();
+    ch(&mut app, 't');
+    assert!(matches!(app.overlay, Overlay::LevelChoice { .. }));
+    let sent = executed(&ch(&mut app, 'l'));
+    assert_eq!(sent[0].spec, Spec::Triage { level: Level::Low });
+    assert!(row(&app, "a1").clock(&app.settings.sla).is_running());
+    // Confirmed: the level is set, the clock stops and shows why.
+    update(
+        &mut app,
+        Msg::ActionState {
+            id: sent[0].id,
+            state: State::Confirmed,
+        },
+    );
+    assert_eq!(row(&app, "a1").level_set, Some(Level::Low));
+    assert_eq!(
+        row(&app, "a1").clock(&app.settings.sla),
+        Clock::Stopped(Stop::Triaged(Level::Low))
+    );
+    assert!(screen_row(&app, "a1").contains("Low: stop"));
+    // A later poll replaces the row; what the analyst decided stays.
+    poll(&mut app, 0, &[alert("a1", mins(30), 9)], false);
+    assert_eq!(row(&app, "a1").level_set, Some(Level::Low));
+}
+
+#[test]
+fn false_positive_offers_an_allow_list_entry_confirmed_separately() {
+    let mut app = action_app();
+    ch(&mut app, 't');
+    let sent = executed(&ch(&mut app, 'f'));
+    assert_eq!(sent.len(), 1, "only the triage is sent");
+    let Overlay::Prompt(p) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
+    assert!(
+        matches!(&p.spec, Spec::HashOverride { ban: false, sha256, .. } if *sha256 == "ab".repeat(32))
+    );
+    let sent = executed(&ch(&mut app, 'y'));
+    assert!(matches!(
+        sent[0].spec,
+        Spec::HashOverride { ban: false, .. }
+    ));
+    // Declining is fine too.
+    ch(&mut app, 't');
+    ch(&mut app, 'f');
+    assert!(executed(&ch(&mut app, 'n')).is_empty());
+}
+
+#[test]
+fn taking_an_alert_owned_by_someone_else_asks_first() {
+    let mut app = action_app();
+    assert_eq!(
+        executed(&ch(&mut app, 'a')).len(),
+        1,
+        "unowned: taken at once"
+    );
+    ch(&mut app, 'j');
+    assert_eq!(selected(&app).as_deref(), Some("a2"));
+    assert!(executed(&ch(&mut app, 'a')).is_empty());
+    let Overlay::Prompt(p) = &app.overlay else {
+        panic!()
+    };
+    assert!(
+        p.facts
+            .iter()
+            .any(|(k, v)| k == "Owned by" && v == "k.sato@soc.example")
+    );
+    assert_eq!(executed(&ch(&mut app, 'y'))[0].spec, Spec::Take);
+}
+
+#[test]
+fn structured_notes_from_another_console_set_level_and_owner() {
+    let mut app = action_app();
+    let mut l = Ledger::default();
+    l.level = Some((Level::FalsePositive, "sato".into(), now()));
+    l.owner = Some(("sato".into(), now()));
+    update(
+        &mut app,
+        Msg::Ledger {
+            org: 0,
+            entries: vec![("a1".into(), l), ("no-such".into(), Ledger::default())],
+        },
+    );
+    assert_eq!(row(&app, "a1").level_set, Some(Level::FalsePositive));
+    assert_eq!(row(&app, "a1").owner.as_ref().unwrap().as_str(), "sato");
+    assert!(!row(&app, "a1").clock(&app.settings.sla).is_running());
+}
+
+#[test]
+fn a_failed_action_is_reported_and_the_row_keeps_its_state() {
+    let mut app = action_app();
+    ch(&mut app, 't');
+    let sent = executed(&ch(&mut app, 'h'));
+    update(
+        &mut app,
+        Msg::ActionState {
+            id: sent[0].id,
+            state: State::Failed("HTTP 503".into()),
+        },
+    );
+    assert!(
+        toast_texts(&app)
+            .iter()
+            .any(|t| t.contains("FAILED: HTTP 503"))
+    );
+    assert_eq!(row(&app, "a1").level_set, None);
 }

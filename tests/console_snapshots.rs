@@ -784,3 +784,240 @@ fn stale_and_failing_orgs_are_never_shown_as_fresh() {
         line(&buf, 1)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The alert detail at 80×24: each pane, and the quarantine prompt with its approval form.
+
+/// T-01 opened with Enter, and every part of its detail delivered as the loader would.
+fn detail_app(theme: &str) -> App {
+    use socdeck::app::detail::{Edge, Evidence, Lateral, LateralHit, Part, ProcTree};
+    use socdeck::app::queue::Cell;
+    use socdeck::cbc::model::{Device, HistoryEntry, Note, Process};
+
+    let mut app = dataset(theme, (80, 24));
+    select(&mut app, "T-01-3f9c2a");
+    let effects = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    let seq = match effects.as_slice() {
+        [socdeck::app::Effect::LoadDetail { seq, alert_id, .. }] => {
+            assert_eq!(alert_id, "T-01-3f9c2a");
+            *seq
+        }
+        other => panic!("{other:?}"),
+    };
+    let mut alert = spec_alert(&SPECS[0]);
+    alert.process_guid = Some("G-7ZR".into());
+    alert.process_pid = Some(6120);
+    alert.device_internal_ip = Some("10.1.4.14".into());
+    alert.process_reputation = Some("NOT_LISTED".into());
+    let proc = |guid: &str, name: &str, pid: i64, cmd: &str, children: Vec<Process>| Process {
+        process_guid: Some(guid.into()),
+        process_name: Some(name.into()),
+        process_pid: Some(pid),
+        process_username: Some(r"CORP\m.ito".into()),
+        process_cmdline: Some(cmd.into()),
+        process_hash: vec![
+            "6f1c8a3b0e9d4f27a5c1e8b2d7f3a9c04e6b8d1f2a3c5e7b9d0f1a2b3c4d5e6f".into(),
+        ],
+        process_reputation: Some("NOT_LISTED".into()),
+        children,
+        ..Default::default()
+    };
+    let tree = proc(
+        "G-EXP",
+        r"C:\Windows\explorer.exe",
+        4100,
+        r"C:\Windows\Explorer.EXE",
+        vec![
+            proc(
+                "G-WORD",
+                r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE",
+                5012,
+                JP_CMDLINE,
+                vec![proc(
+                    "G-7ZR",
+                    r"C:\Users\m.ito\AppData\Local\Temp\7zr.exe",
+                    6120,
+                    "7zr.exe a -p\u{1b}]0;owned\u{7} -mhe=on C:\\Users\\m.ito\\Documents",
+                    vec![proc(
+                        "G-VSS",
+                        r"C:\Windows\System32\vssadmin.exe",
+                        6200,
+                        "vssadmin delete shadows /all /quiet",
+                        vec![],
+                    )],
+                )],
+            ),
+            proc(
+                "G-OUT",
+                r"C:\Program Files\Microsoft Office\root\Office16\OUTLOOK.EXE",
+                4300,
+                "OUTLOOK.EXE",
+                vec![proc("G-X", "x.exe", 1, "x", vec![])],
+            ),
+        ],
+    );
+    let hit = |name: &str, ev: Vec<Evidence>, t: &str| LateralHit {
+        device_id: Some(1),
+        device: Cell::new(name, 64),
+        device_raw: name.into(),
+        evidence: ev,
+        first_seen: Some(at(t)),
+    };
+    let lateral = Lateral {
+        start: Some(at("07:55:57") - SignedDuration::from_hours(24)),
+        end: Some(at("07:55:57") + SignedDuration::from_hours(24)),
+        hits: vec![
+            hit(
+                "FIN-FS01",
+                vec![Evidence::Network {
+                    outbound: true,
+                    port: 445,
+                    process: Cell::new("7zr.exe", 64),
+                }],
+                "07:57:10",
+            ),
+            hit(
+                "FIN-WS-022",
+                vec![
+                    Evidence::SameHash,
+                    Evidence::SameUser(Cell::new(r"CORP\m.ito", 64)),
+                ],
+                "08:12:00",
+            ),
+        ],
+        edges: vec![Edge {
+            from: Cell::new("FIN-WS-014", 64),
+            to: Cell::new("FIN-FS01", 64),
+            port: 445,
+            at: Some(at("07:57:10")),
+        }],
+        errors: vec![],
+    };
+    let notes = vec![
+        Note {
+            author: Some("soc-api".into()),
+            note: Some("socdeck: level=High analyst=yamada at=2026-11-30T08:05:00Z".into()),
+            create_timestamp: Some(at("08:05:00")),
+            ..Default::default()
+        },
+        Note {
+            author: Some("k.sato".into()),
+            note: Some("お客様に電話済み\nevil\u{1b}[31m red".into()),
+            create_timestamp: Some(at("08:07:00")),
+            ..Default::default()
+        },
+    ];
+    let history = vec![HistoryEntry {
+        entry_type: Some("USER_WORKFLOW_UPDATE".into()),
+        workflow: alert.workflow.clone(),
+        ..Default::default()
+    }];
+    let device = Device {
+        id: alert.device_id,
+        name: alert.device_name.clone(),
+        quarantined: Some(false),
+        ..Default::default()
+    };
+    for part in [
+        Part::Alert(Ok(Box::new(alert))),
+        Part::Device(Ok(Box::new(device))),
+        Part::Tree(Ok(ProcTree::build(&tree, Some("G-7ZR")))),
+        Part::Lateral(Ok(lateral)),
+        Part::Notes(Ok(notes)),
+        Part::History(Ok(history)),
+    ] {
+        update(&mut app, Msg::DetailPart { seq, part });
+    }
+    // A part for an older request is dropped.
+    update(
+        &mut app,
+        Msg::DetailPart {
+            seq: seq - 1,
+            part: Part::Notes(Err("stale".into())),
+        },
+    );
+    app
+}
+
+#[test]
+fn detail_panes_80x24() {
+    let mut app = detail_app("default");
+    insta::assert_snapshot!("detail_summary_80x24", snapshot(&render(&app)));
+    ch(&mut app, '2');
+    let buf = render(&app);
+    // The alerting process is selected and marked; side branches start collapsed.
+    let (_, l) = row_with(&buf, "▶ALERT");
+    assert!(l.contains("7zr.exe") && l.contains("pid 6120"), "{l}");
+    assert!(row_with(&buf, "OUTLOOK.EXE").1.contains("+ "));
+    insta::assert_snapshot!("detail_tree_80x24", snapshot(&buf));
+    // The whole command line on demand, its escapes visible.
+    ch(&mut app, 'f');
+    let t = text(&render(&app));
+    assert!(t.contains(r"\x1b]0;owned\x07"), "{t}");
+    ch(&mut app, '3');
+    insta::assert_snapshot!("detail_lateral_80x24", snapshot(&render(&app)));
+    ch(&mut app, '4');
+    let buf = render(&app);
+    assert!(text(&buf).contains(r"evil\x1b[31m red"));
+    insta::assert_snapshot!("detail_notes_80x24", snapshot(&buf));
+    // Mono: the marks read without colour.
+    let mut mono = detail_app("mono");
+    ch(&mut mono, '2');
+    insta::assert_snapshot!("detail_tree_80x24_mono", snapshot(&render(&mono)));
+}
+
+#[test]
+fn lateral_enter_jumps_to_that_devices_alerts() {
+    let mut app = detail_app("default");
+    ch(&mut app, '3');
+    ch(&mut app, 'j');
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen, socdeck::app::Screen::Queue));
+    assert_eq!(app.queue.filter.text, "FIN-WS-022");
+    assert_eq!(app.queue.visible_len(), 1);
+    assert_eq!(&*app.queue.selected().unwrap().key.id, "T-04-3f9c2a");
+}
+
+#[test]
+fn quarantine_prompt_80x24_needs_the_customers_approval() {
+    let mut app = detail_app("default");
+    ch(&mut app, 'i');
+    insta::assert_snapshot!("quarantine_prompt_80x24", snapshot(&render(&app)));
+    // Enter without the approval is refused, and says why.
+    let effects = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert!(effects.is_empty());
+    assert!(text(&render(&app)).contains("enter the approver and the channel"));
+    for c in "Kato (CISO)".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Tab);
+    for c in "phone".chars() {
+        ch(&mut app, c);
+    }
+    let effects = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    let [socdeck::app::Effect::Execute(t)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(t.approval.as_ref().unwrap().approver, "Kato (CISO)");
+    // The detail header and the queue row show the state as it moves.
+    update(
+        &mut app,
+        Msg::ActionState {
+            id: t.id,
+            state: socdeck::app::pending::State::WaitingCheckin,
+        },
+    );
+    assert!(text(&render(&app)).contains("quarantine waiting for check-in"));
+    key(&mut app, KeyCode::Esc);
+    let buf = render(&app);
+    assert!(row_with(&buf, "FIN-WS-014").1.contains("Q+ FIN-WS-014"));
+}

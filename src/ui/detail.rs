@@ -85,16 +85,19 @@ fn draw_header(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
             .or_else(|| row.map(|r| r.policy.as_str())),
         alert.and_then(|a| a.device_policy_id),
     );
-    let mut second = vec![
-        Span::styled(" Rule: ", t.style(Slot::PreviewLabel)),
-        Span::styled(crate::app::rule_text(&rule), t.style(Slot::PreviewValue)),
-    ];
+    let mut second = Vec::new();
+    // An isolation in flight leads the line: it matters more than the rule while it lasts.
     if let Some(x) = device_action(app, d) {
         second.push(Span::styled(
-            format!("  {} {}", x.spec.label(), x.state.label()),
+            format!(" {} {} ", x.spec.label(), x.state.label()),
             t.style(Slot::ToastWarning),
         ));
     }
+    second.push(Span::styled(" Rule: ", t.style(Slot::PreviewLabel)));
+    second.push(Span::styled(
+        crate::app::rule_text(&rule),
+        t.style(Slot::PreviewValue),
+    ));
     let mut tabs: Vec<Span> = Vec::new();
     for (i, p) in Pane::ALL.iter().enumerate() {
         let style = if *p == d.pane {

@@ -67,10 +67,7 @@ fn level_choice(app: &App, frame: &mut Frame, area: Rect) {
 
 fn prompt(app: &App, frame: &mut Frame, area: Rect, p: &Prompt) {
     let t = &app.theme;
-    let approval_lines = if p.needs_approval() { 4 } else { 0 };
-    let h = (p.facts.len() as u16 + 5 + approval_lines).min(area.height);
-    let rect = centered(area, 76.min(area.width), h);
-    frame.render_widget(Clear, rect);
+    let width = 76.min(area.width);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::BandWarning))
@@ -79,7 +76,7 @@ fn prompt(app: &App, frame: &mut Frame, area: Rect, p: &Prompt) {
             t.style(Slot::BandWarning),
         ));
     let mut lines: Vec<Line> = Vec::new();
-    let value_width = rect.width.saturating_sub(18) as usize;
+    let value_width = width.saturating_sub(18) as usize;
     for (k, v) in &p.facts {
         let v = crate::text::sanitize_with_cap(v, value_width.max(8));
         lines.push(Line::from(vec![
@@ -135,6 +132,8 @@ fn prompt(app: &App, frame: &mut Frame, area: Rect, p: &Prompt) {
             t.style(Slot::Muted),
         ));
     }
+    let rect = centered(area, width, (lines.len() as u16 + 2).min(area.height));
+    frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -260,6 +259,20 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
         Span::styled("  closed  ", t.style(Slot::ClockStopped)),
         Span::styled(
             "clock stopped: closed in CBC",
+            t.style(Slot::HelpDescription),
+        ),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("  Low: stop", t.style(Slot::ClockStopped)),
+        Span::styled(
+            "clock stopped: triaged Low / FP (no report owed)",
+            t.style(Slot::HelpDescription),
+        ),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("  Q+ Q! Q? Qx ", t.style(Slot::BandWarning)),
+        Span::styled(
+            "device: isolating, isolated, no check-in yet, failed (R: release)",
             t.style(Slot::HelpDescription),
         ),
     ]));

@@ -206,6 +206,33 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// The newest quarantine action on the row's device: (mark for the device cell, words, slot).
+/// Marks read without colour: `Q+` isolating, `Q!` isolated, `Q?` no check-in yet, `Qx` failed;
+/// `R` for a release.
+pub(super) fn action_mark(app: &App, row: &Row) -> Option<(String, String, Slot)> {
+    use crate::app::pending::{Spec, State};
+    let device = row.device_id?;
+    let t = app
+        .tracked
+        .iter()
+        .rev()
+        .find(|x| x.device() == Some(device))?;
+    let on = matches!(t.spec, Spec::Quarantine { on: true, .. });
+    let letter = if on { 'Q' } else { 'R' };
+    let (sign, slot) = match &t.state {
+        State::Requested | State::Sent | State::WaitingCheckin => ('+', Slot::BandWarning),
+        State::Confirmed => ('!', if on { Slot::BandBreached } else { Slot::Muted }),
+        State::TimedOut => ('?', Slot::BandWarning),
+        State::Failed(_) => ('x', Slot::ToastError),
+    };
+    let words = format!(
+        "{} {}",
+        if on { "quarantine" } else { "release" },
+        t.state.label()
+    );
+    Some((format!("{letter}{sign}"), words, slot))
+}
+
 /// SLA cell text and style slot for a row. Bands read without colour: `!` warning,
 /// `!!` critical, `XX` breached.
 pub(super) fn sla_cell(app: &App, row: &Row) -> (String, Slot) {
@@ -343,7 +370,17 @@ pub(super) fn table(app: &App, frame: &mut Frame, area: Rect) {
                             Line::raw(name.to_string())
                         }
                     }
-                    Col::Device => cell_line(app, &row.device, Style::default()),
+                    Col::Device => match action_mark(app, row) {
+                        // An isolation in flight or in force leads the device cell: the
+                        // device column shows at every width.
+                        Some((short, _, slot)) => {
+                            let mut l = cell_line(app, &row.device, Style::default());
+                            l.spans
+                                .insert(0, Span::styled(format!("{short} "), t.style(slot)));
+                            l
+                        }
+                        None => cell_line(app, &row.device, Style::default()),
+                    },
                     Col::Reason => cell_line(app, &row.reason, Style::default()),
                     Col::Process => cell_line(app, &row.process, Style::default()),
                     Col::Status => {
@@ -439,6 +476,9 @@ pub(super) fn preview(app: &App, frame: &mut Frame, area: Rect) {
         ),
         value,
     ));
+    if let Some((_, long, slot)) = action_mark(app, row) {
+        l.push(Span::styled(format!("  {long}"), t.style(slot)));
+    }
     lines.push(Line::from(l));
 
     let mut l = vec![label("Policy")];
