@@ -1630,9 +1630,10 @@ fn taking_an_alert_owned_by_someone_else_asks_first() {
 #[test]
 fn structured_notes_from_another_console_set_level_and_owner() {
     let mut app = action_app();
-    let mut l = Ledger::default();
-    l.level = Some((Level::FalsePositive, "sato".into(), now()));
-    l.owner = Some(("sato".into(), now()));
+    let l = Ledger {
+        level: Some((Level::FalsePositive, "sato".into(), now())),
+        owner: Some(("sato".into(), now())),
+    };
     update(
         &mut app,
         Msg::Ledger {
