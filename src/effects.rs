@@ -132,6 +132,24 @@ impl EffectRunner {
                     perform(&client, journal.as_ref(), &settings, *t, &tx).await;
                 });
             }
+            Effect::LoadDevice { org, device_id } => {
+                let client = self.clients.get(org as usize).cloned()?;
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let quarantined = client
+                        .device(device_id)
+                        .await
+                        .map(|d| d.quarantined)
+                        .map_err(|e| e.to_string());
+                    let _ = tx
+                        .send(Msg::DeviceState {
+                            org,
+                            device_id,
+                            quarantined,
+                        })
+                        .await;
+                });
+            }
             Effect::LoadAudit => {
                 let (tx, journal) = (self.tx.clone(), self.journal.clone());
                 tokio::spawn(async move {

@@ -1470,12 +1470,28 @@ fn enter(app: &mut App) -> Vec<Effect> {
 #[test]
 fn quarantine_is_not_sent_before_confirm_nor_without_the_required_approval() {
     let mut app = action_app();
-    // Without a rules file the safe default applies: isolation needs approval.
-    assert!(ch(&mut app, 'i').is_empty());
+    // Without a rules file the safe default applies: isolation needs approval. From the
+    // queue the device's state is read for the prompt.
+    assert_eq!(
+        ch(&mut app, 'i'),
+        [Effect::LoadDevice {
+            org: 0,
+            device_id: 101
+        }]
+    );
     let Overlay::Prompt(p) = &app.overlay else {
         panic!("{:?}", app.overlay)
     };
     assert_eq!(p.need, ApprovalNeed::Rule);
+    update(
+        &mut app,
+        Msg::DeviceState {
+            org: 0,
+            device_id: 101,
+            quarantined: Ok(Some(false)),
+        },
+    );
+    assert!(screen(&app).join("\n").contains("not quarantined"));
     // `y` types into the form instead of confirming; Enter is refused until both fields.
     assert!(ch(&mut app, 'y').is_empty());
     key(&mut app, KeyCode::Backspace);

@@ -293,6 +293,33 @@ pub fn rule_text(rule: &crate::config::rules::Rule) -> String {
     )
 }
 
+/// The prompt fact that shows the device's current quarantine state.
+const QUARANTINE_NOW: &str = "Quarantine now";
+
+pub(super) fn on_device_state(
+    app: &mut App,
+    org: OrgIdx,
+    device_id: i64,
+    quarantined: Result<Option<bool>, String>,
+) {
+    let text = match &quarantined {
+        Ok(Some(true)) => "QUARANTINED".to_string(),
+        Ok(Some(false)) => "not quarantined".to_string(),
+        Ok(None) => "unknown (CBC does not say)".to_string(),
+        Err(e) => format!("unknown (device not read: {e})"),
+    };
+    if let Overlay::Prompt(p) = &mut app.overlay
+        && p.org == org
+        && matches!(p.spec, Spec::Quarantine { device_id: d, .. } if d == device_id)
+        && let Some(f) = p.facts.iter_mut().find(|(k, _)| k == QUARANTINE_NOW)
+        // An action in flight says more than the device does.
+        && f.1.starts_with("unknown")
+    {
+        f.1 = text;
+        app.dirty = true;
+    }
+}
+
 fn quarantine_text(t: &Target, app: &App) -> String {
     let tracked = t.device_id.and_then(|id| {
         app.tracked
@@ -304,7 +331,7 @@ fn quarantine_text(t: &Target, app: &App) -> String {
         (Some(x), _) => format!("{} {}", x.spec.label(), x.state.label()),
         (None, Some(true)) => "QUARANTINED".into(),
         (None, Some(false)) => "not quarantined".into(),
-        (None, None) => "unknown (open the alert to load the device)".into(),
+        (None, None) => "unknown (reading the device…)".into(),
     }
 }
 
@@ -376,13 +403,20 @@ pub(super) fn alert_action(app: &mut App, a: Action) -> Vec<Effect> {
                 ApprovalNeed::None
             };
             let state = quarantine_text(&t, app);
-            let f = facts(&t, app, vec![("Quarantine now".to_string(), state)]);
+            let known = t.quarantined.is_some();
+            let f = facts(&t, app, vec![(QUARANTINE_NOW.to_string(), state)]);
             let spec = Spec::Quarantine {
                 on,
                 device_id,
                 device: t.device.clone(),
             };
+            let org = t.key.org;
             app.overlay = Overlay::Prompt(Box::new(Prompt::new(t.key, spec, need, f)));
+            app.dirty = true;
+            // From the queue the device has not been read yet: read it for the prompt.
+            if !known {
+                return vec![Effect::LoadDevice { org, device_id }];
+            }
         }
         Action::BanHash => {
             let Some(sha) = t.sha256.clone() else {

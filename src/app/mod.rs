@@ -389,6 +389,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             alert::on_ledger(app, org, entries);
             Vec::new()
         }
+        Msg::DeviceState {
+            org,
+            device_id,
+            quarantined,
+        } => {
+            alert::on_device_state(app, org, device_id, quarantined);
+            Vec::new()
+        }
         Msg::Audit { title, rows } => {
             app.overlay = Overlay::Audit {
                 title,

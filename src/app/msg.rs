@@ -52,6 +52,12 @@ pub enum Msg {
         org: OrgIdx,
         entries: Vec<(Box<str>, Ledger)>,
     },
+    /// A device's quarantine state, read for an open prompt or detail.
+    DeviceState {
+        org: OrgIdx,
+        device_id: i64,
+        quarantined: Result<Option<bool>, String>,
+    },
     /// Rows for the audit view (newest first), with its title.
     Audit {
         title: String,
@@ -109,6 +115,8 @@ pub enum Effect {
     Copy(String),
     /// Load the audit log into the audit view.
     LoadAudit,
+    /// Read one device's quarantine state ([`Msg::DeviceState`]).
+    LoadDevice { org: OrgIdx, device_id: i64 },
     /// A desktop notification (or, without a desktop session, the bell).
     Notify { title: String, body: String },
 }

@@ -160,9 +160,15 @@ fn audit(app: &App, frame: &mut Frame, area: Rect, title: &str, rows: &[AuditRow
             ),
             t.style(Slot::HelpSection),
         ));
+    // Wide terminals give the action and its target room; 80 columns keep the outcome visible.
+    let (ww, tw) = if rect.width >= 150 {
+        (28, 40)
+    } else {
+        (16, 24)
+    };
     let mut lines = vec![Line::styled(
         format!(
-            " {:<16} {:<12} {:<16} {:<24} {}",
+            " {:<16} {:<12} {:<ww$} {:<tw$} {}",
             "when", "who", "what", "target", "outcome"
         ),
         t.style(Slot::TableHeader),
@@ -178,11 +184,11 @@ fn audit(app: &App, frame: &mut Frame, area: Rect, title: &str, rows: &[AuditRow
                 .to_string();
         lines.push(Line::styled(
             format!(
-                " {:<16} {:<12} {:<16} {:<24} {}",
+                " {:<16} {:<12} {:<ww$} {:<tw$} {}",
                 when,
                 safe(&r.analyst, 12),
-                safe(&r.what, 16),
-                safe(&r.target, 24),
+                safe(&r.what, ww),
+                safe(&r.target, tw),
                 safe(&r.outcome, 200)
             ),
             t.style(Slot::Row),
