@@ -149,13 +149,21 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
         );
         return;
     }
-    frame.render_widget(
-        Paragraph::new(Line::styled(
+    let hint = if app.settings.read_only {
+        Line::from(vec![
+            Span::styled(" READ-ONLY ", t.style(Slot::BadgeReadOnly)),
+            Span::styled(
+                " actions disabled · Tab/1-4 panes · Esc back · ? help",
+                t.style(Slot::Muted),
+            ),
+        ])
+    } else {
+        Line::styled(
             " Tab/1-4 panes · t level · a take · i quarantine · b ban · Esc back · ? help",
             t.style(Slot::Muted),
-        )),
-        area,
-    );
+        )
+    };
+    frame.render_widget(Paragraph::new(hint), area);
 }
 
 fn loading<T>(app: &App, what: &str, l: &Load<T>) -> Option<Vec<Line<'static>>> {
