@@ -585,6 +585,17 @@ pub(super) fn on_action_state(app: &mut App, id: TrackId, state: State) -> Vec<E
                     app.recompute();
                 }
             }
+            // The open detail of this alert shows the new notes and workflow.
+            if let Screen::Detail(d) = &app.screen
+                && d.key == t.key
+            {
+                let (pane, tree_sel, lateral_sel) = (d.pane, d.tree_sel, d.lateral_sel);
+                let effects = open_detail(app, t.key.clone());
+                if let Screen::Detail(d) = &mut app.screen {
+                    (d.pane, d.tree_sel, d.lateral_sel) = (pane, tree_sel, lateral_sel);
+                }
+                return effects;
+            }
         }
         State::Failed(e) => app.toast(
             ToastLevel::Error,

@@ -427,7 +427,17 @@ fn tree(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
         }
         if !node.reputation.is_empty() {
             spans.push(Span::styled("  ", base));
-            spans.extend(cell_spans(&node.reputation, base, esc));
+            match short_reputation(node.reputation.as_str()) {
+                Some((word, bad)) => spans.push(Span::styled(
+                    word,
+                    if bad {
+                        t.style(Slot::BandBreached)
+                    } else {
+                        base
+                    },
+                )),
+                None => spans.extend(cell_spans(&node.reputation, base, esc)),
+            }
         }
         spans.push(Span::styled("  ", base));
         spans.extend(cell_spans(&node.cmdline, t.style(Slot::Muted), esc));
@@ -462,6 +472,24 @@ fn tree(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
             fa,
         );
     }
+}
+
+/// CBC reputations in a word (the tree has 80 columns to share); `true` for the bad ones.
+fn short_reputation(r: &str) -> Option<(&'static str, bool)> {
+    Some(match r {
+        "KNOWN_MALWARE" => ("MALWARE", true),
+        "SUSPECT_MALWARE" => ("SUSPECT", true),
+        "COMPANY_BLACK_LIST" => ("BANNED", true),
+        "PUP" => ("PUP", true),
+        "NOT_LISTED" => ("unlisted", false),
+        "ADAPTIVE_WHITE_LIST" => ("adaptive-ok", false),
+        "COMMON_WHITE_LIST" => ("common-ok", false),
+        "TRUSTED_WHITE_LIST" => ("trusted", false),
+        "COMPANY_WHITE_LIST" => ("company-ok", false),
+        "LOCAL_WHITE" => ("local-ok", false),
+        "IGNORE" => ("ignored", false),
+        _ => return None,
+    })
 }
 
 fn lateral(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {

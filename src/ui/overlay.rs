@@ -29,7 +29,7 @@ pub(super) fn draw(app: &App, frame: &mut Frame, area: Rect) {
 
 fn level_choice(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let rect = centered(area, 52.min(area.width), 8.min(area.height));
+    let rect = centered(area, 52.min(area.width), 7.min(area.height));
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
