@@ -3,6 +3,7 @@
 //! The crate is a library plus a thin binary so integration tests reach every part.
 
 pub mod app;
+pub mod calendar;
 pub mod cbc;
 pub mod commands;
 pub mod config;
