@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod msg;
 pub mod pending;
 pub mod queue;
+pub mod report;
 pub mod triage;
 
 use std::collections::VecDeque;
