@@ -4,6 +4,7 @@
 
 mod overlay;
 mod queue;
+pub mod wire;
 
 use jiff::{SignedDuration, Timestamp};
 use ratatui::Frame;
