@@ -24,6 +24,9 @@
 //! * live poll / filter keystroke (informational, not draws): `Msg::Polled` bringing one new
 //!   alert (merge + full re-sort) and one keystroke in the text filter — O(n log n) work the
 //!   analyst waits for, unlike the frames above.
+//! * `wire full` / `wire tick`: the same on the console's own backend (src/ui/wire.rs: shortest
+//!   cursor moves, SGR carried across cells and frames, one `write` per frame) — what the
+//!   console sends since it replaced `CrosstermBackend`.
 //! * idle model: the runtime's loop replayed for `--idle-secs` simulated seconds (one `Tick`
 //!   per second, an empty poll result every 15 s as the poller delivers, a draw only when
 //!   `app.dirty`) — frames, bytes/s and writes/s at rest; once with the default queue (running
@@ -52,7 +55,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use ratatui::backend::{CrosstermBackend, TestBackend};
+use ratatui::backend::{Backend, CrosstermBackend, TestBackend};
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use serde_json::json;
@@ -62,6 +65,7 @@ use socdeck::app::{Action, App, Msg, OrgState, Settings, run_action, update};
 use socdeck::cbc::model::{Alert, Workflow};
 use socdeck::config::keymap::Keymap;
 use socdeck::config::theme::Theme;
+use socdeck::ui::wire::WireBackend;
 
 const GOAL_MEDIAN_MS: f64 = 0.5;
 const GOAL_FLAT: f64 = 0.10;
@@ -480,6 +484,16 @@ fn xterm(w: u16, h: u16) -> (XTerm, Sink) {
     (term, sink)
 }
 
+type WireTerm = Terminal<WireBackend<Sink>>;
+
+/// The console's backend, writing straight to the sink (as it writes to the tty: one `write`
+/// per frame, no line buffering in between).
+fn wire(w: u16, h: u16) -> (WireTerm, Sink) {
+    let sink = Sink::default();
+    let term = Terminal::new(WireBackend::with_size(sink.clone(), w, h)).expect("terminal");
+    (term, sink)
+}
+
 fn test_terminal(w: u16, h: u16) -> Terminal<TestBackend> {
     Terminal::new(TestBackend::new(w, h)).expect("terminal")
 }
@@ -581,6 +595,10 @@ struct SizeResult {
     tick_update: Stat,
     full_bytes: Bytes,
     tick_bytes: Bytes,
+    wire_full: Stat,
+    wire_tick: Stat,
+    wire_full_bytes: Bytes,
+    wire_tick_bytes: Bytes,
     idle: Idle,
     idle_closed: Idle,
     live_poll: Stat,
@@ -667,65 +685,12 @@ fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
         }
     }
 
-    // Crossterm over a counting sink: same frames, with encoding, bytes and writes.
+    // Crossterm, then the console's wire backend, over a counting sink: same frames, with
+    // encoding, bytes and writes.
     let (mut app, _, _) = build_app(&names, &alerts_again(o, n, t0, &names)?, t0, w, h);
-    let mut now = t0;
-    let mut xterm_full = Vec::with_capacity(o.iters);
-    let mut full_bytes = Vec::with_capacity(o.iters);
-    let mut first_frame_dump = None;
-    for i in 0..total {
-        let (mut term, sink) = xterm(w, h);
-        if i == 0 && o.dump.is_some() {
-            sink.keep(true);
-        }
-        let t = Instant::now();
-        term.draw(|f| socdeck::ui::view(&app, f))
-            .map_err(|e| e.to_string())?;
-        let d = t.elapsed();
-        if i == 0 {
-            first_frame_dump = sink.keep(false);
-        }
-        let c = sink.take();
-        if i >= o.warmup {
-            xterm_full.push(d);
-            full_bytes.push(c);
-        }
-    }
-    let (mut term, sink) = xterm(w, h);
-    term.draw(|f| socdeck::ui::view(&app, f))
-        .map_err(|e| e.to_string())?;
-    let _ = sink.take();
-    let mut xterm_tick = Vec::with_capacity(o.iters);
-    let mut tick_bytes = Vec::with_capacity(o.iters);
-    let mut tick_frame_dump = None;
-    for i in 0..total {
-        let _ = advance(&mut app, &mut now, t0);
-        if i == o.warmup && o.dump.is_some() {
-            sink.keep(true);
-        }
-        let t = Instant::now();
-        term.draw(|f| socdeck::ui::view(&app, f))
-            .map_err(|e| e.to_string())?;
-        let d = t.elapsed();
-        app.dirty = false;
-        if i == o.warmup {
-            tick_frame_dump = sink.keep(false);
-        }
-        let c = sink.take();
-        if i >= o.warmup {
-            xterm_tick.push(d);
-            tick_bytes.push(c);
-        }
-    }
-    if let Some(dir) = &o.dump {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        if let Some(b) = first_frame_dump {
-            std::fs::write(dir.join(format!("full-{n}.bin")), b).map_err(|e| e.to_string())?;
-        }
-        if let Some(b) = tick_frame_dump {
-            std::fs::write(dir.join(format!("tick-{n}.bin")), b).map_err(|e| e.to_string())?;
-        }
-    }
+    let xterm_run = encoded(o, n, &mut app, t0, || xterm(w, h), "xterm")?;
+    let (mut app, _, _) = build_app(&names, &alerts_again(o, n, t0, &names)?, t0, w, h);
+    let wire_run = encoded(o, n, &mut app, t0, || wire(w, h), "wire")?;
     let visible = app.queue.visible_len();
 
     // Idle model: the runtime loop at rest, draws only when dirty.
@@ -782,15 +747,111 @@ fn measure(o: &Opts, n: usize) -> Result<SizeResult, String> {
         view: stat(view),
         test_full: stat(test_full),
         test_tick: stat(test_tick),
-        xterm_full: stat(xterm_full),
-        xterm_tick: stat(xterm_tick),
+        xterm_full: xterm_run.full,
+        xterm_tick: xterm_run.tick,
         tick_update: stat(tick_update),
-        full_bytes: bytes_stat(&full_bytes),
-        tick_bytes: bytes_stat(&tick_bytes),
+        full_bytes: xterm_run.full_bytes,
+        tick_bytes: xterm_run.tick_bytes,
+        wire_full: wire_run.full,
+        wire_tick: wire_run.tick,
+        wire_full_bytes: wire_run.full_bytes,
+        wire_tick_bytes: wire_run.tick_bytes,
         idle,
         idle_closed,
         live_poll: stat(live_poll),
         filter_key: stat(filter_key),
+    })
+}
+
+/// First frames of fresh terminals and tick frames of one terminal through an encoding backend:
+/// times, and bytes and `write` calls per frame.
+struct Encoded {
+    full: Stat,
+    tick: Stat,
+    full_bytes: Bytes,
+    tick_bytes: Bytes,
+}
+
+fn encoded<B: Backend>(
+    o: &Opts,
+    n: usize,
+    app: &mut App,
+    t0: Timestamp,
+    make: impl Fn() -> (Terminal<B>, Sink),
+    name: &str,
+) -> Result<Encoded, String>
+where
+    B::Error: std::fmt::Display,
+{
+    let total = o.warmup + o.iters;
+    let mut now = t0;
+    let mut full = Vec::with_capacity(o.iters);
+    let mut full_bytes = Vec::with_capacity(o.iters);
+    let mut first_frame_dump = None;
+    for i in 0..total {
+        let (mut term, sink) = make();
+        if i == 0 && o.dump.is_some() {
+            sink.keep(true);
+        }
+        let t = Instant::now();
+        term.draw(|f| socdeck::ui::view(app, f))
+            .map_err(|e| e.to_string())?;
+        let d = t.elapsed();
+        // Dropping a wire terminal flushes what its drop queued (a visible cursor): not part
+        // of the frame.
+        let c = sink.take();
+        drop(term);
+        if i == 0 {
+            first_frame_dump = sink.keep(false);
+        }
+        let _ = sink.take();
+        if i >= o.warmup {
+            full.push(d);
+            full_bytes.push(c);
+        }
+    }
+    let (mut term, sink) = make();
+    term.draw(|f| socdeck::ui::view(app, f))
+        .map_err(|e| e.to_string())?;
+    let _ = sink.take();
+    let mut tick = Vec::with_capacity(o.iters);
+    let mut tick_bytes = Vec::with_capacity(o.iters);
+    let mut tick_frame_dump = None;
+    for i in 0..total {
+        let _ = advance(app, &mut now, t0);
+        if i == o.warmup && o.dump.is_some() {
+            sink.keep(true);
+        }
+        let t = Instant::now();
+        term.draw(|f| socdeck::ui::view(app, f))
+            .map_err(|e| e.to_string())?;
+        let d = t.elapsed();
+        app.dirty = false;
+        if i == o.warmup {
+            tick_frame_dump = sink.keep(false);
+        }
+        let c = sink.take();
+        if i >= o.warmup {
+            tick.push(d);
+            tick_bytes.push(c);
+        }
+    }
+    if let Some(dir) = &o.dump {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        if let Some(b) = first_frame_dump {
+            std::fs::write(dir.join(format!("{name}-full-{n}.bin")), b)
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(b) = tick_frame_dump {
+            std::fs::write(dir.join(format!("{name}-tick-{n}.bin")), b)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(Encoded {
+        full: stat(full),
+        tick: stat(tick),
+        full_bytes: bytes_stat(&full_bytes),
+        tick_bytes: bytes_stat(&tick_bytes),
     })
 }
 
@@ -810,7 +871,7 @@ fn alerts_again(
 /// The runtime's loop at rest for `secs` simulated seconds: the first frame is drawn and not
 /// counted, then per second an (empty) poll result every 15 s and a Tick, and a draw when dirty.
 fn idle_model(app: &mut App, t0: Timestamp, secs: i64, w: u16, h: u16) -> Result<Idle, String> {
-    let (mut term, sink) = xterm(w, h);
+    let (mut term, sink) = wire(w, h);
     term.draw(|f| socdeck::ui::view(app, f))
         .map_err(|e| e.to_string())?;
     app.dirty = false;
@@ -882,26 +943,32 @@ fn report(o: &Opts, results: &[SizeResult], load_before: &str, load_after: &str)
         "Crossterm draw, tick frame (+encode)",
         &|r| mp(r.xterm_tick),
     );
+    line("Wire draw, first frame (+encode)", &|r| mp(r.wire_full));
+    line("Wire draw, tick frame (+encode)", &|r| mp(r.wire_tick));
     line("update(Msg::Tick)", &|r| mp(r.tick_update));
     println!();
-    line("first frame: bytes / write calls", &|r| {
-        format!(
-            "{} / {:.0}",
-            r.full_bytes.mean as u64, r.full_bytes.writes_mean
-        )
-    });
-    line("tick frame: bytes mean (min-max)", &|r| {
-        format!(
-            "{:.0} ({}-{})",
-            r.tick_bytes.mean, r.tick_bytes.min, r.tick_bytes.max
-        )
-    });
-    line("tick frame: write calls mean (max)", &|r| {
-        format!(
-            "{:.2} ({})",
-            r.tick_bytes.writes_mean, r.tick_bytes.writes_max
-        )
-    });
+    for (name, full, tick) in [
+        (
+            "Crossterm",
+            (|r: &SizeResult| r.full_bytes) as fn(&SizeResult) -> Bytes,
+            (|r: &SizeResult| r.tick_bytes) as fn(&SizeResult) -> Bytes,
+        ),
+        (
+            "Wire",
+            |r: &SizeResult| r.wire_full_bytes,
+            |r: &SizeResult| r.wire_tick_bytes,
+        ),
+    ] {
+        line(&format!("{name} first frame: bytes / write calls"), &|r| {
+            format!("{} / {:.0}", full(r).mean as u64, full(r).writes_mean)
+        });
+        line(&format!("{name} tick frame: bytes mean (min-max)"), &|r| {
+            format!("{:.0} ({}-{})", tick(r).mean, tick(r).min, tick(r).max)
+        });
+        line(&format!("{name} tick frame: writes mean (max)"), &|r| {
+            format!("{:.2} ({})", tick(r).writes_mean, tick(r).writes_max)
+        });
+    }
     line("idle model: B/s, writes/s (countdowns)", &|r| {
         format!("{:.0}, {:.2}", r.idle.bps(), r.idle.wps())
     });
@@ -967,6 +1034,7 @@ fn report(o: &Opts, results: &[SizeResult], load_before: &str, load_after: &str)
     verdict("TestBackend tick frame", &|r| r.test_tick.median_us);
     verdict("TestBackend first frame", &|r| r.test_full.median_us);
     verdict("Crossterm tick frame", &|r| r.xterm_tick.median_us);
+    verdict("Wire tick frame", &|r| r.wire_tick.median_us);
     if let Some(worst) = results.iter().map(|r| r.idle.bps()).reduce(f64::max) {
         let wps = results.iter().map(|r| r.idle.wps()).fold(0.0_f64, f64::max);
         println!(
@@ -1017,6 +1085,10 @@ fn to_json(
                 "tick_update": stat_json(r.tick_update),
                 "first_frame_bytes": bytes_json(r.full_bytes),
                 "tick_frame_bytes": bytes_json(r.tick_bytes),
+                "wire_first_frame": stat_json(r.wire_full),
+                "wire_tick_frame": stat_json(r.wire_tick),
+                "wire_first_frame_bytes": bytes_json(r.wire_full_bytes),
+                "wire_tick_frame_bytes": bytes_json(r.wire_tick_bytes),
                 "idle_countdowns": r.idle.json(),
                 "idle_status_closed": r.idle_closed.json(),
             }),

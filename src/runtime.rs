@@ -26,6 +26,7 @@ use crate::effects::{ActionSettings, EffectRunner, reconcile};
 use crate::journal::JournalHandle;
 use crate::notify::Notifier;
 use crate::ui;
+use crate::ui::wire::{self, WireBackend};
 
 /// How each org is polled.
 #[derive(Debug, Clone)]
@@ -95,7 +96,7 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
     }
     let runner = EffectRunner::new(clients, tx.clone(), pokes, notifier, actions, journal);
 
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = init_terminal()?;
     install_panic_hook();
     let size = terminal.size()?;
     update(&mut app, Msg::Resize(size.width, size.height));
@@ -103,25 +104,34 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
 
     let result = event_loop(&mut app, &mut terminal, &mut rx, &mut tasks, runner).await;
     tasks.abort_all();
-    // Not `ratatui::restore()`: on a lost terminal it and `Terminal`'s drop report the failed
-    // writes with `eprintln!` to that same dead tty, which panics (EIO); the panic hook then
-    // restores again, panics again, and the process aborts (SIGABRT instead of exit 129).
+    // Default rendition and a visible cursor before leaving (the wire backend carries its
+    // state across frames). On a lost terminal this fails quietly: nothing may `eprintln!` to
+    // the dead tty (a panic there aborts the process instead of exiting 129).
+    let _ = terminal.backend_mut().finish();
     if let Err(e) = ratatui::try_restore() {
         let _ = writeln!(
             std::io::stderr(),
             "socdeck: could not restore the terminal: {e}"
         );
     }
-    if terminal.show_cursor().is_err() {
-        // The terminal is gone; dropping would retry and `eprintln!` the error.
-        std::mem::forget(terminal);
-    }
+    drop(terminal);
     result
+}
+
+/// The console's terminal: the byte-frugal backend on standard output.
+pub type Tty = ratatui::Terminal<WireBackend<wire::Tty>>;
+
+/// Raw mode, the alternate screen, and the wire backend (what `ratatui::try_init` does with
+/// `CrosstermBackend`, whose per-frame framing costs the SSH link several times the bytes).
+fn init_terminal() -> std::io::Result<Tty> {
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    ratatui::Terminal::new(WireBackend::new(wire::Tty))
 }
 
 async fn event_loop(
     app: &mut App,
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut Tty,
     rx: &mut mpsc::Receiver<Msg>,
     tasks: &mut JoinSet<()>,
     mut runner: EffectRunner,
@@ -148,7 +158,10 @@ async fn event_loop(
         let first = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => Some(Msg::Key(k)),
-                Some(Ok(Event::Resize(w, h))) => Some(Msg::Resize(w, h)),
+                Some(Ok(Event::Resize(w, h))) => {
+                    terminal.backend_mut().invalidate_size();
+                    Some(Msg::Resize(w, h))
+                }
                 Some(Ok(_)) => None,
                 // End of input or a read error: the terminal is gone. Leave rather than spin.
                 Some(Err(_)) | None => Some(Msg::Shutdown(ExitReason::TerminalLost)),
@@ -215,7 +228,15 @@ fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().name() == Some("main") {
-            // `previous` is ratatui's hook: restore the terminal, then print.
+            // Restore the terminal (default rendition, cursor, main screen, cooked mode),
+            // then print the message there.
+            let _ = crossterm::execute!(
+                std::io::stdout(),
+                crossterm::style::SetAttribute(crossterm::style::Attribute::Reset),
+                crossterm::cursor::Show,
+                crossterm::terminal::LeaveAlternateScreen
+            );
+            let _ = crossterm::terminal::disable_raw_mode();
             previous(info);
             std::process::exit(101);
         } else {

@@ -1,5 +1,6 @@
 //! RELIABILITY A1–A4: hostile strings through the sanitiser and through ratatui widgets, on
-//! `TestBackend` (cells) and on `CrosstermBackend` over a `Vec<u8>` (the bytes a tty would get).
+//! `TestBackend` (cells), and on `CrosstermBackend` and the console's own wire backend over a
+//! `Vec<u8>` (the bytes a tty would get).
 //!
 //! Figures are printed; run `cargo test --test hostile_strings -- --nocapture` to see them.
 
@@ -20,6 +21,7 @@ use socdeck::text::{
     self, DETAIL_CAP, DISPLAY_CAP, ESCAPE_STYLE, Safe, TITLE_CAP, TRUNCATION_MARKER, corpus,
     display_safe, osc52_copy, sanitize, sanitize_with_cap, title_safe, title_sequence,
 };
+use socdeck::ui::wire::WireBackend;
 
 const W: u16 = 120;
 const H: u16 = 24;
@@ -299,6 +301,26 @@ fn render_crossterm(view: View, s: &str, mode: Mode) -> (Vec<u8>, Buffer) {
     (bytes, buffer)
 }
 
+/// The same on the console's wire backend (relative moves, carried SGR, one write per frame).
+fn render_wire(view: View, s: &str, mode: Mode) -> (Vec<u8>, Buffer) {
+    let sink = Sink::default();
+    let backend = WireBackend::with_size(sink.clone(), W, H);
+    let options = TerminalOptions {
+        viewport: Viewport::Fixed(Rect::new(0, 0, W, H)),
+    };
+    let mut terminal = Terminal::with_options(backend, options).unwrap();
+    let (line, _) = content(view, s, mode);
+    let buffer = terminal
+        .draw(|f| draw_view(f, view, line))
+        .unwrap()
+        .buffer
+        .clone();
+    terminal.backend_mut().finish().unwrap();
+    drop(terminal);
+    let bytes = sink.0.take();
+    (bytes, buffer)
+}
+
 /// Cell-level check: no forbidden char in any symbol. Returns the offending chars.
 fn forbidden_in_buffer(buf: &Buffer) -> Vec<char> {
     buf.content()
@@ -360,7 +382,20 @@ struct ByteScan {
     rows: Vec<String>,
 }
 
+/// Which cursor movements a backend may send.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Moves {
+    /// CUP only (`CrosstermBackend`).
+    Absolute,
+    /// CUP (defaults allowed), CUU/CUD/CUF/CUB, and CR, LF, BS (the wire backend, raw mode).
+    Relative,
+}
+
 fn scan_tty_bytes(bytes: &[u8], w: u16, h: u16) -> ByteScan {
+    scan_tty_bytes_with(bytes, w, h, Moves::Absolute)
+}
+
+fn scan_tty_bytes_with(bytes: &[u8], w: u16, h: u16, moves: Moves) -> ByteScan {
     let mut scan = ByteScan::default();
     let s = match std::str::from_utf8(bytes) {
         Ok(s) => s,
@@ -404,11 +439,45 @@ fn scan_tty_bytes(bytes: &[u8], w: u16, h: u16) -> ByteScan {
                         let (r, col): (usize, usize) = (r, col);
                         (cy, cx) = (r - 1, col - 1);
                     }
+                    // Defaults (row only, or home) from the wire backend.
+                    None if moves == Moves::Relative && params.is_empty() => (cy, cx) = (0, 0),
+                    None if moves == Moves::Relative
+                        && params.parse::<usize>().is_ok_and(|r| r >= 1) =>
+                    {
+                        (cy, cx) = (params.parse::<usize>().unwrap() - 1, 0);
+                    }
                     _ => scan.violations.push(format!("bad CUP {params:?}")),
                 },
+                Some(d @ ('A' | 'B' | 'C' | 'D'))
+                    if moves == Moves::Relative
+                        && (params.is_empty() || params.parse::<usize>().is_ok_and(|n| n >= 1)) =>
+                {
+                    let n = params.parse::<usize>().unwrap_or(1);
+                    match d {
+                        'A' => cy = cy.saturating_sub(n),
+                        'B' => cy += n,
+                        'C' => cx += n,
+                        _ => cx = cx.saturating_sub(n),
+                    }
+                    if cy >= usize::from(h) || cx >= usize::from(w) {
+                        scan.violations
+                            .push(format!("move off the screen: {params}{d}"));
+                    }
+                }
                 other => scan
                     .violations
                     .push(format!("unexpected CSI {params:?} {other:?}")),
+            }
+            continue;
+        }
+        if moves == Moves::Relative && matches!(c, '\r' | '\n' | '\x08') {
+            match c {
+                '\r' => cx = 0,
+                '\n' if cy + 1 < usize::from(h) => cy += 1,
+                '\x08' if cx > 0 => cx -= 1,
+                _ => scan
+                    .violations
+                    .push(format!("{c:?} at the edge ({cx},{cy})")),
             }
             continue;
         }
@@ -531,6 +600,57 @@ fn corpus_through_every_view_on_crossterm_bytes() {
     assert!(violations.is_empty(), "{violations:#?}");
 }
 
+/// The console's own backend sends relative moves and carries SGR across cells: the same
+/// guarantees, with the moves modelled.
+#[test]
+fn corpus_through_every_view_on_wire_bytes() {
+    let corpus = corpus::hostile_corpus();
+    let mut renders = 0;
+    let mut bytes_total = 0;
+    let mut csi_total = 0;
+    let mut violations = Vec::new();
+    let mut c1_or_bidi_bytes = 0;
+    for (name, s) in &corpus {
+        for view in VIEWS {
+            let (bytes, buffer) = render_wire(view, s, Mode::Sanitized);
+            renders += 1;
+            bytes_total += bytes.len();
+            // Byte-level, independent of the parser below: no BEL, no C2 80..C2 9F (C1).
+            assert!(!bytes.contains(&0x07), "{name}/{view:?}: BEL");
+            c1_or_bidi_bytes += bytes
+                .windows(2)
+                .filter(|w| w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1]))
+                .count();
+            let text = String::from_utf8_lossy(&bytes);
+            c1_or_bidi_bytes += text.chars().filter(|&c| is_bidi_or_zw(c)).count();
+
+            let scan = scan_tty_bytes_with(&bytes, W, H, Moves::Relative);
+            csi_total += scan.csi_count;
+            violations.extend(
+                scan.violations
+                    .iter()
+                    .map(|v| format!("{name}/{view:?}: {v}")),
+            );
+            // What the terminal would show is exactly what ratatui meant to draw.
+            assert_eq!(
+                scan.rows,
+                buffer_rows(&buffer),
+                "{name}/{view:?}: screen rebuilt from bytes differs from the frame buffer"
+            );
+        }
+    }
+    println!(
+        "A1 WireBackend: {} hostile payloads x {} views = {renders} renders, {bytes_total} \
+         bytes, {csi_total} CSI sequences (SGR/CUP/CUx/DECTCEM, CR/LF/BS moves); {} raw control, C1 \
+         or bidi bytes emitted",
+        corpus.len(),
+        VIEWS.len(),
+        violations.len() + c1_or_bidi_bytes,
+    );
+    assert_eq!(c1_or_bidi_bytes, 0);
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
 /// The scanner itself catches an injected sequence (otherwise the test above proves nothing).
 #[test]
 fn byte_scanner_catches_raw_sequences() {
@@ -549,6 +669,32 @@ fn byte_scanner_catches_raw_sequences() {
         let scan = scan_tty_bytes(&bytes, 10, 2);
         assert!(!scan.violations.is_empty(), "{raw:?} not caught");
     }
+    // Moves are refused from CrosstermBackend, modelled for the wire backend.
+    for raw in ["\r", "\n", "\x08", "\x1b[2C"] {
+        let mut bytes = b"\x1b[1;2H".to_vec();
+        bytes.extend_from_slice(raw.as_bytes());
+        let scan = scan_tty_bytes(&bytes, 10, 2);
+        assert!(!scan.violations.is_empty(), "{raw:?} not caught");
+        let scan = scan_tty_bytes_with(&bytes, 10, 2, Moves::Relative);
+        assert!(scan.violations.is_empty(), "{raw:?}: {:?}", scan.violations);
+    }
+    for raw in [
+        "\x1b[2;1H\n",
+        "\x1b[H\x08",
+        "\x1b[9C\x1b[C",
+        "\x1b[3A\x1b[5B",
+    ] {
+        let scan = scan_tty_bytes_with(raw.as_bytes(), 10, 2, Moves::Relative);
+        assert!(!scan.violations.is_empty(), "{raw:?} not caught");
+    }
+    let moved = scan_tty_bytes_with(
+        "\x1b[2Hab\x08\x08c\x1b[Hd\n\x1b[Ce".as_bytes(),
+        4,
+        2,
+        Moves::Relative,
+    );
+    assert!(moved.violations.is_empty(), "{:?}", moved.violations);
+    assert_eq!(moved.rows, vec!["d   ".to_string(), "cbe ".to_string()]);
     let ok = scan_tty_bytes("\x1b[?25l\x1b[2;3H\x1b[38;5;0mab日\x1b[0m".as_bytes(), 6, 2);
     assert!(ok.violations.is_empty(), "{:?}", ok.violations);
     assert_eq!(ok.rows, vec!["      ".to_string(), "  ab日".to_string()]);

@@ -449,6 +449,18 @@ fn scan_output(bytes: &[u8]) -> OutputScan {
             continue;
         }
         let c = text[i..].chars().next().unwrap();
+        // The wire backend's relative moves (it never prints a control from a cell: those go
+        // out as U+FFFD, see src/ui/wire.rs).
+        if let Some(name) = match c {
+            '\r' => Some("CR"),
+            '\n' => Some("LF"),
+            '\x08' => Some("BS"),
+            _ => None,
+        } {
+            *scan.csi.entry(name.to_string()).or_default() += 1;
+            i += 1;
+            continue;
+        }
         if socdeck::text::is_hidden(c) {
             scan.raw
                 .push(format!("raw U+{:04X} at byte {i}", u32::from(c)));
@@ -458,13 +470,32 @@ fn scan_output(bytes: &[u8]) -> OutputScan {
     scan
 }
 
-/// CSI shapes ratatui/crossterm draw with: cursor position, SGR, clear, cursor visibility and
-/// the alternate screen. A payload's CSI escaping the sanitiser raw would show up as another
-/// shape (or as extra counts of the once-only ones, checked separately).
+/// CSI shapes the console draws with: cursor position (absolute and relative, and the CR, LF
+/// and BS moves), SGR, clear, cursor visibility and the alternate screen. A payload's CSI
+/// escaping the sanitiser raw would show up as another shape (or as extra counts of the
+/// once-only ones, checked separately).
 fn csi_allowed(key: &str) -> bool {
     matches!(
         key,
-        "n;nH" | "H" | "?25l" | "?25h" | "?1049h" | "?1049l" | "nJ"
+        "n;nH"
+            | "nH"
+            | "H"
+            | "A"
+            | "nA"
+            | "B"
+            | "nB"
+            | "C"
+            | "nC"
+            | "D"
+            | "nD"
+            | "CR"
+            | "LF"
+            | "BS"
+            | "?25l"
+            | "?25h"
+            | "?1049h"
+            | "?1049l"
+            | "nJ"
     ) || (key.ends_with('m')
         && key[..key.len() - 1]
             .chars()

@@ -5,6 +5,7 @@
 mod detail;
 mod overlay;
 mod queue;
+pub mod wire;
 
 use jiff::{SignedDuration, Timestamp};
 use ratatui::Frame;
