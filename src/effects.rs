@@ -55,6 +55,49 @@ impl Default for ActionSettings {
     }
 }
 
+/// What the loop does with the terminal for an effect.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Terminal {
+    /// Bytes between frames (bell, OSC 52).
+    Write(Vec<u8>),
+    /// Leave the screen, edit this text in `$EDITOR`, come back.
+    ExternalEditor(String),
+}
+
+/// Edits `text` in the analyst's `$VISUAL` / `$EDITOR` (else `vi`) on a private temporary
+/// file and returns the result. The caller has left the alternate screen and raw mode.
+pub fn edit_externally(text: &str) -> Result<String, String> {
+    use std::io::Write as _;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let dir = tempfile::Builder::new()
+        .prefix("socdeck-draft")
+        .tempdir()
+        .map_err(|e| format!("no temporary directory: {e}"))?;
+    let path = dir.path().join("report.md");
+    let mut f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    drop(f);
+    // `$EDITOR` may carry arguments ("code --wait"): split on whitespace, like git does.
+    let mut words = editor.split_whitespace();
+    let program = words.next().ok_or("$EDITOR is empty")?;
+    let status = std::process::Command::new(program)
+        .args(words)
+        .arg(&path)
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "{program} exited with {status}; the draft is unchanged"
+        ));
+    }
+    let out = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    String::from_utf8(out).map_err(|_| "the file is not UTF-8; the draft is unchanged".into())
+}
+
 /// How long a workflow job may take before the outcome is read back instead.
 const JOB_WAIT: Duration = Duration::from_secs(30);
 
@@ -88,8 +131,13 @@ impl EffectRunner {
         }
     }
 
-    /// Runs one effect; returns bytes for the terminal (bell, OSC 52), if any.
-    pub fn run(&mut self, effect: Effect) -> Option<Vec<u8>> {
+    /// Runs one effect; returns what only the loop can do with the terminal, if anything.
+    /// `leaving`: the process is about to exit, so drafts are saved before this returns.
+    pub fn run(&mut self, effect: Effect, leaving: bool) -> Option<Terminal> {
+        self.run_inner(effect, leaving)
+    }
+
+    fn run_inner(&mut self, effect: Effect, leaving: bool) -> Option<Terminal> {
         match effect {
             Effect::PollNow(None) => self.pokes.iter().for_each(|p| p.notify_one()),
             Effect::PollNow(Some(i)) => {
@@ -99,10 +147,85 @@ impl EffectRunner {
             }
             Effect::Notify { title, body } => {
                 if self.notifier.notify(&title, &body) == Fallback::RingBell {
-                    return Some(b"\x07".to_vec());
+                    return Some(Terminal::Write(b"\x07".to_vec()));
                 }
             }
-            Effect::Copy(seq) => return Some(seq.into_bytes()),
+            Effect::Copy(seq) => return Some(Terminal::Write(seq.into_bytes())),
+            Effect::ExternalEditor { text } => return Some(Terminal::ExternalEditor(text)),
+            Effect::LoadDraft { key, org_key, kind } => {
+                let (tx, journal) = (self.tx.clone(), self.journal.clone()?);
+                tokio::spawn(async move {
+                    let text = match journal
+                        .load_draft(org_key, key.id.to_string(), kind.as_str())
+                        .await
+                    {
+                        Ok(d) => d.map(|d| d.text),
+                        Err(e) => {
+                            tracing::error!(error = %e, "draft not read");
+                            None
+                        }
+                    };
+                    let _ = tx.send(Msg::Draft { key, kind, text }).await;
+                });
+            }
+            Effect::SaveDraft {
+                key,
+                org_key,
+                kind,
+                text,
+            } => {
+                let Some(journal) = self.journal.clone() else {
+                    let result = Err("no journal: the draft lives only in this editor".into());
+                    let at = Timestamp::now();
+                    let _ = self.tx.try_send(Msg::DraftSaved {
+                        key,
+                        kind,
+                        at,
+                        result,
+                    });
+                    return None;
+                };
+                let at = Timestamp::now();
+                if leaving {
+                    // On the way out nobody waits for a task: write it here and now.
+                    if let Err(e) =
+                        journal.save_draft_now(&org_key, &key.id, kind.as_str(), &text, at)
+                    {
+                        tracing::error!(error = %e, "draft not saved on exit");
+                    }
+                    return None;
+                }
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = journal
+                        .save_draft(org_key, key.id.to_string(), kind.as_str(), text, at)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = tx
+                        .send(Msg::DraftSaved {
+                            key,
+                            kind,
+                            at,
+                            result,
+                        })
+                        .await;
+                });
+            }
+            Effect::DiscardDraft {
+                org_key,
+                alert_id,
+                kind,
+            } => {
+                let journal = self.journal.clone()?;
+                tokio::spawn(async move {
+                    if let Err(e) = journal
+                        .discard_draft(org_key, alert_id, kind.as_str())
+                        .await
+                    {
+                        tracing::error!(error = %e, "draft not discarded");
+                    }
+                });
+            }
             Effect::LoadDetail { org, alert_id, seq } => {
                 // Only the open alert matters: a previous load still running is dropped.
                 if let Some(t) = self.detail_task.take() {

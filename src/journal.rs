@@ -52,6 +52,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, Trans
 /// The file name of the journal inside the data directory.
 pub const FILE_NAME: &str = "journal.db";
 
+mod drafts;
+pub use drafts::Draft;
+
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -88,6 +91,8 @@ const MIGRATIONS: &[&str] = &[
         detail    TEXT    NOT NULL
      );
      CREATE INDEX outcomes_by_action ON outcomes(action_id, id);",
+    // v2: report drafts (see `drafts.rs`).
+    drafts::MIGRATION,
 ];
 
 /// The id of an action (its intent row).

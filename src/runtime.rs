@@ -22,7 +22,7 @@ use crate::app::{App, ExitReason, Msg, update};
 use crate::cbc::model::{AlertSearch, AlertSummary, Criteria};
 use crate::cbc::poll::{AlertPoller, fetch_window_as};
 use crate::cbc::{ApiError, Client};
-use crate::effects::{ActionSettings, EffectRunner, reconcile};
+use crate::effects::{ActionSettings, EffectRunner, Terminal, edit_externally, reconcile};
 use crate::journal::JournalHandle;
 use crate::notify::Notifier;
 use crate::ui;
@@ -129,6 +129,25 @@ fn init_terminal() -> std::io::Result<Tty> {
     ratatui::Terminal::new(WireBackend::new(wire::Tty))
 }
 
+/// Runs `f` with the terminal given back to the shell (cooked mode, main screen), then takes
+/// it again and redraws everything.
+fn suspended<T>(terminal: &mut Tty, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let _ = terminal.backend_mut().finish();
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::terminal::LeaveAlternateScreen);
+    let _ = crossterm::terminal::disable_raw_mode();
+    let result = f();
+    let back = crossterm::terminal::enable_raw_mode().and_then(|_| {
+        crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)
+    });
+    // The wire backend's idea of the screen is stale: start from a clean slate.
+    terminal.backend_mut().invalidate_size();
+    let _ = terminal.clear();
+    match (result, back) {
+        (r, Ok(())) => r,
+        (_, Err(e)) => Err(format!("the terminal could not be taken back: {e}")),
+    }
+}
+
 async fn event_loop(
     app: &mut App,
     terminal: &mut Tty,
@@ -183,10 +202,20 @@ async fn event_loop(
         }
         for msg in pending {
             for effect in update(app, msg) {
-                if let Some(bytes) = runner.run(effect) {
-                    // Bell or OSC 52: straight to the terminal, between frames.
-                    let out = terminal.backend_mut();
-                    let _ = out.write_all(&bytes).and_then(|_| out.flush());
+                match runner.run(effect, app.quit.is_some()) {
+                    None => {}
+                    Some(Terminal::Write(bytes)) => {
+                        // Bell or OSC 52: straight to the terminal, between frames.
+                        let out = terminal.backend_mut();
+                        let _ = out.write_all(&bytes).and_then(|_| out.flush());
+                    }
+                    Some(Terminal::ExternalEditor(text)) => {
+                        // The event reader must not steal the editor's keystrokes.
+                        drop(events);
+                        let result = suspended(terminal, || edit_externally(&text));
+                        events = EventStream::new();
+                        update(app, Msg::ExternalEdited(result));
+                    }
                 }
             }
         }

@@ -13,10 +13,11 @@ pub enum Mode {
     #[default]
     Queue,
     Detail,
+    Editor,
 }
 
 impl Mode {
-    pub const ALL: &'static [Mode] = &[Mode::Global, Mode::Queue, Mode::Detail];
+    pub const ALL: &'static [Mode] = &[Mode::Global, Mode::Queue, Mode::Detail, Mode::Editor];
 
     /// The section name in keymap files (`[global]`, `[queue]`).
     pub fn name(self) -> &'static str {
@@ -24,6 +25,7 @@ impl Mode {
             Mode::Global => "global",
             Mode::Queue => "queue",
             Mode::Detail => "detail",
+            Mode::Editor => "editor",
         }
     }
 
@@ -82,6 +84,7 @@ actions! {
     ReleaseQuarantine => "release_quarantine", Global, "Release the device's quarantine (needs the customer's approval)";
     BanHash => "ban_hash", Global, "Ban the alert's SHA-256 in CBC (BLACK_LIST)";
     AuditLog => "audit_log", Global, "Show the audit log of actions taken";
+    WriteReport => "write_report", Global, "Write the alert's first report (opens the draft)";
     OpenDetail => "open_detail", Queue, "Open the selected alert";
     FilterText => "filter_text", Queue, "Filter alerts by text";
     CycleOrg => "cycle_org", Queue, "Show one org at a time (cycles)";
@@ -101,6 +104,10 @@ actions! {
     ToggleFullCmdline => "toggle_full_cmdline", Detail, "Show the selected command line whole";
     CopyCmdline => "copy_cmdline", Detail, "Copy the command line (OSC 52 clipboard)";
     CopyHash => "copy_hash", Detail, "Copy the SHA-256 (OSC 52 clipboard)";
+    SaveDraft => "save_draft", Editor, "Save the draft now (it also saves itself)";
+    PreviewReport => "preview_report", Editor, "Preview what the customer will get / back to editing";
+    ExternalEditor => "external_editor", Editor, "Edit the draft in $EDITOR and come back";
+    DiscardDraft => "discard_draft", Editor, "Discard the draft (asks first)";
 }
 
 impl fmt::Display for Action {

@@ -208,12 +208,13 @@ struct Target {
 fn current_target(app: &App) -> Option<Target> {
     let key = match &app.screen {
         Screen::Detail(d) => d.key.clone(),
+        Screen::Editor { editor, .. } => editor.key.clone(),
         Screen::Queue => app.queue.selected()?.key.clone(),
     };
     let row = app.queue.get(&key);
     let detail = match &app.screen {
         Screen::Detail(d) => Some(d.as_ref()),
-        Screen::Queue => None,
+        Screen::Queue | Screen::Editor { .. } => None,
     };
     let alert = detail.and_then(|d| d.alert.ready());
     let device = detail.and_then(|d| d.device.ready());
@@ -650,4 +651,111 @@ pub(super) fn apply_ledger(r: &mut Row, l: &Ledger) {
     if let Some((who, _)) = &l.owner {
         r.owner = Some(Cell::new(who, 128));
     }
+}
+
+/// What a report draft is prefilled from, for the alert in front of the analyst, and the
+/// language of the customer's rule.
+pub(super) fn report_facts(
+    app: &App,
+) -> Option<(AlertKey, String, super::report::Facts, super::report::Lang)> {
+    use super::report::{Facts, Lang};
+    let t = current_target(app)?;
+    let row = app.queue.get(&t.key);
+    let detail = match &app.screen {
+        Screen::Detail(d) if d.key == t.key => Some(d.as_ref()),
+        _ => None,
+    };
+    let alert = detail.and_then(|d| d.alert.ready());
+    let org_key = app
+        .orgs
+        .get(t.key.org as usize)
+        .map(|o| o.org_key.clone())
+        .unwrap_or_default();
+    let policy = (!t.policy.is_empty()).then_some(t.policy.as_str());
+    let lang = match app
+        .rules
+        .lookup(&org_key, policy, t.policy_id)
+        .report_language
+    {
+        crate::config::rules::Language::Ja => Lang::Ja,
+        crate::config::rules::Language::En => Lang::En,
+    };
+    let ancestry = detail
+        .and_then(|d| d.tree.ready())
+        .and_then(|tr| {
+            let a = tr.alert_node?;
+            // The path root → alerting process, in tree order.
+            let mut path: Vec<String> = tr
+                .nodes
+                .iter()
+                .filter(|n| n.on_path)
+                .map(|n| n.name.as_str().to_string())
+                .collect();
+            if path.is_empty() {
+                path.push(tr.nodes[a].name.as_str().to_string());
+            }
+            Some(path)
+        })
+        .unwrap_or_default();
+    let lateral = detail.and_then(|d| d.lateral.ready());
+    let lateral_lines = lateral
+        .map(|l| {
+            l.hits
+                .iter()
+                .map(|h| {
+                    let ev: Vec<String> = h.evidence.iter().map(|e| e.label()).collect();
+                    format!("{}: {}", h.device.as_str(), ev.join(", "))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let quarantine = match quarantine_text(&t, app) {
+        s if s.starts_with("unknown") => None,
+        s => Some(s),
+    };
+    let facts = Facts {
+        customer: t.org_name.clone(),
+        alert_id: t.key.id.to_string(),
+        received: alert
+            .and_then(|a| a.backend_timestamp)
+            .or(row.and_then(|r| r.received_at)),
+        device: t.device.clone(),
+        device_os: t.os.clone(),
+        user: alert
+            .and_then(|a| a.process_username.clone().or(a.device_username.clone()))
+            .or_else(|| row.map(|r| r.user.as_str().to_string()))
+            .unwrap_or_default(),
+        process: alert
+            .and_then(|a| a.process_name.clone())
+            .or_else(|| row.map(|r| r.process_path.as_str().to_string()))
+            .unwrap_or_default(),
+        cmdline: alert
+            .and_then(|a| a.process_cmdline.clone())
+            .or_else(|| row.map(|r| r.cmdline.as_str().to_string()))
+            .unwrap_or_default(),
+        sha256: t.sha256.clone().unwrap_or_default(),
+        reason: t.reason.clone(),
+        ttps: alert
+            .map(|a| a.ttps.clone())
+            .or_else(|| {
+                row.map(|r| {
+                    r.ttps
+                        .as_str()
+                        .split(", ")
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+            })
+            .unwrap_or_default(),
+        severity: alert
+            .and_then(|a| a.severity)
+            .or(row.and_then(|r| r.severity.map(i64::from))),
+        level: row.map(|r| r.level(&app.settings.levels).0),
+        ancestry,
+        lateral: lateral_lines,
+        lateral_known: lateral.is_some(),
+        quarantine,
+    };
+    Some((t.key, org_key, facts, lang))
 }

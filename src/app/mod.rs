@@ -4,12 +4,14 @@
 pub mod action;
 mod alert;
 pub mod detail;
+pub mod editor;
 pub mod ledger;
 pub mod msg;
 pub mod pending;
 pub mod queue;
 pub mod report;
 pub mod triage;
+mod writing;
 
 use std::collections::VecDeque;
 
@@ -121,6 +123,11 @@ pub enum Screen {
     #[default]
     Queue,
     Detail(Box<detail::Detail>),
+    /// Writing a report; `back` is where Esc returns to.
+    Editor {
+        editor: Box<editor::Editor>,
+        back: Box<Screen>,
+    },
 }
 
 /// The `:` command palette.
@@ -328,6 +335,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick(now) => {
             app.now = now;
+            let save = writing::autosave(app);
             let before = app.toasts.len();
             app.toasts.retain(|t| t.until > now);
             let text = app.clock_text();
@@ -336,7 +344,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.dirty = true;
             }
             app.last_clock_text = text;
-            Vec::new()
+            save
         }
         Msg::Resize(w, h) => {
             app.size = (w, h);
@@ -409,6 +417,24 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Shutdown(reason) => {
             app.quit = Some(reason);
+            // An unsaved draft is saved before the process leaves (SIGHUP, SIGTERM, q).
+            writing::flush(app)
+        }
+        Msg::Draft { key, kind, text } => {
+            writing::on_draft(app, key, kind, text);
+            Vec::new()
+        }
+        Msg::DraftSaved {
+            key,
+            kind,
+            at,
+            result,
+        } => {
+            writing::on_saved(app, key, kind, at, result);
+            Vec::new()
+        }
+        Msg::ExternalEdited(result) => {
+            writing::on_external(app, result);
             Vec::new()
         }
     }
@@ -551,6 +577,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let mode = match app.screen {
         Screen::Queue => Mode::Queue,
         Screen::Detail(_) => Mode::Detail,
+        Screen::Editor { .. } => return writing::on_editor_key(app, key),
     };
     match app.keymap.lookup(mode, &key) {
         Some(action) => run_action(app, action),
@@ -713,13 +740,17 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
     let height = app.table_height();
     app.dirty = true;
     match action {
-        Action::Quit => app.quit = Some(ExitReason::User),
+        Action::Quit => {
+            app.quit = Some(ExitReason::User);
+            return writing::flush(app);
+        }
         Action::Help => app.overlay = Overlay::Help { scroll: 0 },
         Action::CommandPalette => {
             app.overlay = Overlay::Palette(Palette {
                 screen: match app.screen {
                     Screen::Queue => Mode::Queue,
                     Screen::Detail(_) => Mode::Detail,
+                    Screen::Editor { .. } => Mode::Editor,
                 },
                 ..Palette::default()
             })
@@ -820,6 +851,11 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::ReleaseQuarantine
         | Action::BanHash => return alert::alert_action(app, action),
         Action::AuditLog => return vec![Effect::LoadAudit],
+        Action::WriteReport => return writing::open(app),
+        Action::SaveDraft
+        | Action::PreviewReport
+        | Action::ExternalEditor
+        | Action::DiscardDraft => return writing::editor_action(app, action),
         Action::NextPane
         | Action::PrevPane
         | Action::PaneSummary

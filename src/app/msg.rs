@@ -6,9 +6,10 @@ use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
 use super::detail::Part;
+use super::editor::ReportKind;
 use super::ledger::Ledger;
 use super::pending::{State, TrackId, Tracked};
-use super::queue::{OrgIdx, Row};
+use super::queue::{AlertKey, OrgIdx, Row};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -58,6 +59,21 @@ pub enum Msg {
         device_id: i64,
         quarantined: Result<Option<bool>, String>,
     },
+    /// The saved draft of a report (`None`: there is none), answering [`Effect::LoadDraft`].
+    Draft {
+        key: AlertKey,
+        kind: ReportKind,
+        text: Option<String>,
+    },
+    /// A draft was saved (`Ok`) or could not be (`Err`, the text stays in the editor).
+    DraftSaved {
+        key: AlertKey,
+        kind: ReportKind,
+        at: Timestamp,
+        result: Result<(), String>,
+    },
+    /// `$EDITOR` returned with this text (`Err`: it could not run).
+    ExternalEdited(Result<String, String>),
     /// Rows for the audit view (newest first), with its title.
     Audit {
         title: String,
@@ -117,6 +133,27 @@ pub enum Effect {
     LoadAudit,
     /// Read one device's quarantine state ([`Msg::DeviceState`]).
     LoadDevice { org: OrgIdx, device_id: i64 },
+    /// Read the saved draft of a report ([`Msg::Draft`]).
+    LoadDraft {
+        key: AlertKey,
+        org_key: String,
+        kind: ReportKind,
+    },
+    /// Save a draft (done before the process exits when it comes with a shutdown).
+    SaveDraft {
+        key: AlertKey,
+        org_key: String,
+        kind: ReportKind,
+        text: String,
+    },
+    /// Remove a draft.
+    DiscardDraft {
+        org_key: String,
+        alert_id: String,
+        kind: ReportKind,
+    },
+    /// Suspend the screen, edit `text` in `$EDITOR`, come back ([`Msg::ExternalEdited`]).
+    ExternalEditor { text: String },
     /// A desktop notification (or, without a desktop session, the bell).
     Notify { title: String, body: String },
 }

@@ -3,6 +3,7 @@
 //! visible window are built.
 
 mod detail;
+mod editor;
 mod overlay;
 mod queue;
 pub mod wire;
@@ -50,10 +51,18 @@ pub fn view(app: &App, frame: &mut Frame) {
     frame
         .buffer_mut()
         .set_style(area, app.theme.style(Slot::Base));
-    if let crate::app::Screen::Detail(d) = &app.screen {
-        detail::draw(app, d, frame, area);
-        overlay::draw(app, frame, area);
-        return;
+    match &app.screen {
+        crate::app::Screen::Detail(d) => {
+            detail::draw(app, d, frame, area);
+            overlay::draw(app, frame, area);
+            return;
+        }
+        crate::app::Screen::Editor { editor, .. } => {
+            editor::draw(app, editor, frame, area);
+            overlay::draw(app, frame, area);
+            return;
+        }
+        crate::app::Screen::Queue => {}
     }
     let preview = preview_shown((area.width, area.height), app.show_preview);
     let [header, body, footer] = Layout::vertical([

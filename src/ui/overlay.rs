@@ -213,12 +213,14 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     let screen = match app.screen {
         crate::app::Screen::Queue => Mode::Queue,
         crate::app::Screen::Detail(_) => Mode::Detail,
+        crate::app::Screen::Editor { .. } => Mode::Editor,
     };
     for mode in [screen, Mode::Global] {
         lines.push(Line::styled(
             match mode {
                 Mode::Queue => "Alert queue",
                 Mode::Detail => "Alert detail",
+                Mode::Editor => "Report editor",
                 Mode::Global => "Everywhere",
             },
             t.style(Slot::HelpSection),

@@ -37,6 +37,9 @@ pub struct Opts {
     /// child: closing the master sends it SIGHUP). Without it the child only gets its own
     /// process group, and a closed master shows only as EIO on read and write.
     pub controlling_tty: bool,
+    /// Run with this `HOME` (kept by the caller, e.g. to restart in it) instead of a fresh
+    /// temporary one.
+    pub home: Option<PathBuf>,
 }
 
 impl Opts {
@@ -45,6 +48,7 @@ impl Opts {
             cols,
             rows,
             controlling_tty: true,
+            home: None,
         }
     }
 }
@@ -123,7 +127,9 @@ pub struct PtyProc {
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
     exit: Option<Exit>,
-    home: tempfile::TempDir,
+    home: PathBuf,
+    /// The fresh `HOME` when the caller gave none (removed with the process handle).
+    _tmp_home: Option<tempfile::TempDir>,
     pub started: Instant,
 }
 
@@ -195,10 +201,20 @@ fn nz(n: u16) -> u16 {
 impl PtyProc {
     /// Starts `socdeck ARGS` on a new pty.
     pub fn spawn(args: &[&str], opts: Opts) -> PtyProc {
-        let home = tempfile::Builder::new()
-            .prefix("socdeck-pty-home-")
-            .tempdir()
-            .expect("temp HOME");
+        let tmp_home = match &opts.home {
+            Some(_) => None,
+            None => Some(
+                tempfile::Builder::new()
+                    .prefix("socdeck-pty-home-")
+                    .tempdir()
+                    .expect("temp HOME"),
+            ),
+        };
+        let home: PathBuf = match (&opts.home, &tmp_home) {
+            (Some(h), _) => h.clone(),
+            (None, Some(t)) => t.path().to_path_buf(),
+            (None, None) => unreachable!(),
+        };
         let (master, slave) = open_pty(opts.cols, opts.rows).expect("pty");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_socdeck"));
         cmd.args(args)
@@ -208,8 +224,8 @@ impl PtyProc {
                 std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
             )
             .env("TERM", "xterm-256color")
-            .env("HOME", home.path())
-            .current_dir(home.path())
+            .env("HOME", &home)
+            .current_dir(&home)
             .stdin(Stdio::from(slave.try_clone().expect("dup slave")))
             .stdout(Stdio::from(slave.try_clone().expect("dup slave")))
             .stderr(Stdio::from(slave.try_clone().expect("dup slave")));
@@ -261,6 +277,7 @@ impl PtyProc {
             reader: Some(reader),
             exit: None,
             home,
+            _tmp_home: tmp_home,
             started,
         }
     }
@@ -270,7 +287,7 @@ impl PtyProc {
     }
 
     pub fn home(&self) -> &Path {
-        self.home.path()
+        &self.home
     }
 
     pub fn log_path(&self) -> PathBuf {
