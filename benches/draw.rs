@@ -31,9 +31,9 @@
 //!   per second, an empty poll result every 15 s as the poller delivers, a draw only when
 //!   `app.dirty`) — frames, bytes/s and writes/s at rest; once with the default queue (running
 //!   countdowns on every visible row) and once filtered to closed alerts (no countdown
-//!   visible: the goal is 0 B/s). The header still changes then — `breached N` whenever an
-//!   open alert passes its deadline, and `HH:MM` once a minute — so a queue with open alerts
-//!   draws a frame for each; the frames counted say how many.
+//!   visible: the goal is 0 B/s). The header's `HH:MM` still changes once a minute, and its
+//!   counts (`breached N`) are refreshed with it, so that case draws one small frame a minute;
+//!   the frames counted say how many.
 //!
 //! Timings are medians and 95th percentiles over `--iters` frames; the first `--warmup` frames
 //! are not recorded. Nothing is asserted: figures are printed against the goals (≤ 0.5 ms median

@@ -7,12 +7,15 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
@@ -162,6 +165,10 @@ async fn event_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval_at(next_second(), Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // The tty's hang-up as an event from the reactor; a timer only where stdout cannot be
+    // watched (not a pollable file).
+    // SAFETY: fd 1 is open for the whole process and nothing here closes or replaces it.
+    let hangup_watch = unsafe { AsyncFd::register_with_interest(StdoutFd, Interest::ERROR) }.ok();
     let mut hangup_probe = tokio::time::interval(HANGUP_PROBE);
     hangup_probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -187,7 +194,7 @@ async fn event_loop(
             },
             Some(msg) = rx.recv() => Some(msg),
             _ = tick.tick() => Some(Msg::Tick(Timestamp::now())),
-            _ = hangup_probe.tick() => terminal_hung_up().then_some(Msg::Shutdown(ExitReason::TerminalLost)),
+            gone = hung_up(hangup_watch.as_ref(), &mut hangup_probe) => gone.then_some(Msg::Shutdown(ExitReason::TerminalLost)),
             _ = sigterm.recv() => Some(Msg::Shutdown(ExitReason::Terminate)),
             _ = sighup.recv() => Some(Msg::Shutdown(ExitReason::Hangup)),
             _ = sigint.recv() => Some(Msg::Shutdown(ExitReason::Interrupt)),
@@ -225,8 +232,42 @@ async fn event_loop(
     }
 }
 
-/// How often the loop checks that the terminal is still there (see [`terminal_hung_up`]).
+/// How often the loop checks that the terminal is still there when it cannot be watched
+/// (see [`hung_up`]).
 const HANGUP_PROBE: Duration = Duration::from_millis(100);
+
+/// Standard output for the reactor; never closed by us.
+struct StdoutFd;
+
+impl AsRawFd for StdoutFd {
+    fn as_raw_fd(&self) -> RawFd {
+        libc::STDOUT_FILENO
+    }
+}
+
+/// Resolves when the terminal may have gone, with whether it has. A hung-up tty polls as
+/// EPOLLERR|EPOLLHUP, so the reactor wakes us then and only then (error interest: no wake-ups
+/// for input or output readiness). Without a watch, a 100 ms probe: it costs ~0.15 % CPU at
+/// rest, the watch nothing.
+async fn hung_up(watch: Option<&AsyncFd<StdoutFd>>, probe: &mut tokio::time::Interval) -> bool {
+    match watch {
+        Some(fd) => match fd.ready(Interest::ERROR).await {
+            Ok(mut guard) => {
+                let gone = terminal_hung_up();
+                if !gone {
+                    // Some other error condition: wait for the next event.
+                    guard.clear_ready();
+                }
+                gone
+            }
+            Err(_) => true,
+        },
+        None => {
+            probe.tick().await;
+            terminal_hung_up()
+        }
+    }
+}
 
 /// Whether the terminal we draw on has been hung up (the pty master closed: a dropped SSH
 /// link) without a SIGHUP reaching us. crossterm's reader thread cannot tell us: on a hung-up

@@ -1188,6 +1188,49 @@ fn the_header_clock_is_redrawn_when_the_minute_changes() {
     assert!(app.dirty, "the header clock changed from 09:00 to 09:01");
 }
 
+/// With no countdown on screen the header's counts follow the HH:MM beside them: a clock that
+/// passes its deadline off screen (filtered out) shows at the next minute, not at once — an
+/// idle SSH link carries one frame a minute, not one per breach.
+#[test]
+fn with_no_countdown_visible_breaches_show_with_the_minute() {
+    let mut app = new_app();
+    let done = ts("2026-11-30T08:30:00Z");
+    poll(
+        &mut app,
+        0,
+        &[
+            alert("soon", secs(10), 5),
+            closed(alert("c1", mins(-30), 5), done),
+        ],
+        true,
+    );
+    for _ in 0..3 {
+        ch(&mut app, 's'); // open → in progress → closed: no running clock on screen
+    }
+    assert_eq!(app.queue.visible_len(), 1);
+    tick(&mut app, now() + secs(5));
+    assert!(screen(&app)[0].contains("breached 0"));
+    app.dirty = false;
+    tick(&mut app, now() + secs(11));
+    assert_eq!(app.queue.counts(app.now).breached, 1);
+    assert!(!app.dirty, "a breach off screen alone does not redraw");
+    tick(&mut app, now() + secs(60));
+    assert!(app.dirty, "the minute changed");
+    let header = &screen(&app)[0];
+    assert!(
+        header.contains("breached 1") && header.contains("09:01"),
+        "{header}"
+    );
+    // With the countdown on screen the breach is drawn the second it happens.
+    let mut app = new_app();
+    poll(&mut app, 0, &[alert("soon", secs(10), 5)], true);
+    tick(&mut app, now() + secs(5));
+    app.dirty = false;
+    tick(&mut app, now() + secs(11));
+    assert!(app.dirty);
+    assert!(screen(&app)[0].contains("breached 1"));
+}
+
 #[test]
 fn resize_changes_the_page_size() {
     let mut app = new_app();

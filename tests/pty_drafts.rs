@@ -73,6 +73,8 @@ fn kill_9_while_typing_loses_at_most_the_autosave_window() {
     let screen = p.screen_text();
     assert!(screen.contains("draft restored"), "{screen}");
     p.send(b"\x1b");
+    // Apart, or the terminal reads Esc q as Alt-q.
+    std::thread::sleep(Duration::from_millis(300));
     p.send(b"q");
     assert_eq!(p.wait_exit(Duration::from_secs(5)).unwrap().code, Some(0));
 }

@@ -301,14 +301,19 @@ impl App {
     }
 
     /// Text that changes with time in the header and footer: redrawn only when it changes.
+    ///
+    /// Not the breach count: with a countdown on screen every second is redrawn anyway, and
+    /// without one the header is a summary at the resolution of the HH:MM beside it — a clock
+    /// passing its deadline off screen shows at the next minute (or sooner, with any other
+    /// redraw). A 10k backlog breaches every second or two; an SSH link at rest should carry
+    /// one small frame a minute for that, not one a second.
     fn clock_text(&self) -> String {
-        let c = self.queue.counts(self.now);
         // The header shows the wall clock as HH:MM: a new minute is a visible change.
         let hhmm = self
             .now
             .to_zoned_datetime(self.settings.display_tz.clone())
             .strftime("%H:%M");
-        let mut s = format!("{}|{hhmm}", c.breached);
+        let mut s = hhmm.to_string();
         for o in &self.orgs {
             s.push('|');
             s.push_str(&ui::org_age_text(o, self.now, self.settings.stale_after));
