@@ -1692,6 +1692,7 @@ fn structured_notes_from_another_console_set_level_and_owner() {
     let l = Ledger {
         level: Some((Level::FalsePositive, "sato".into(), now())),
         owner: Some(("sato".into(), now())),
+        ..Ledger::default()
     };
     update(
         &mut app,
@@ -1723,4 +1724,102 @@ fn a_failed_action_is_reported_and_the_row_keeps_its_state() {
             .any(|t| t.contains("FAILED: HTTP 503"))
     );
     assert_eq!(row(&app, "a1").level_set, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clock semantics once reports and triage come in (issue 5 §3)
+
+fn ledger_msg(app: &mut App, id: &str, l: Ledger) {
+    update(
+        app,
+        Msg::Ledger {
+            org: 0,
+            entries: vec![(id.into(), l)],
+        },
+    );
+}
+
+fn report_at(t: Timestamp) -> Ledger {
+    Ledger {
+        first_report: Some((t, "yamada".into(), "email".into())),
+        ..Ledger::default()
+    }
+}
+
+#[test]
+fn a_sent_first_report_stops_the_clock_as_met_or_late() {
+    let mut app = new_app();
+    // a1 received 50 min ago (10 left), a2 received 70 min ago (breached by 10).
+    poll(
+        &mut app,
+        0,
+        &[alert("a1", mins(10), 8), alert("a2", mins(-10), 8)],
+        true,
+    );
+    let received = |id: &str| row(&app, id).received_at.unwrap();
+    let (r1, r2) = (received("a1"), received("a2"));
+    ledger_msg(&mut app, "a1", report_at(r1 + secs(37 * 60 + 12)));
+    ledger_msg(&mut app, "a2", report_at(r2 + secs(64 * 60 + 10)));
+    assert_eq!(
+        row(&app, "a1").clock(&app.settings.sla),
+        Clock::Stopped(Stop::Reported {
+            late: false,
+            took: secs(37 * 60 + 12)
+        })
+    );
+    assert!(
+        screen_row(&app, "a1").contains("met 37:12"),
+        "{}",
+        screen_row(&app, "a1")
+    );
+    assert!(
+        screen_row(&app, "a2").contains("late04:10"),
+        "{}",
+        screen_row(&app, "a2")
+    );
+    // Stopped clocks sort below running ones and count as no breach in progress.
+    tick(&mut app, now() + mins(30));
+    assert!(!row(&app, "a1").clock(&app.settings.sla).is_running());
+    // A later poll (the alert changed again in CBC) keeps the report.
+    poll(&mut app, 0, &[alert("a1", mins(10), 8)], false);
+    assert!(matches!(
+        row(&app, "a1").clock(&app.settings.sla),
+        Clock::Stopped(Stop::Reported { late: false, .. })
+    ));
+}
+
+#[test]
+fn low_or_fp_stops_the_clock_until_the_alert_is_reopened() {
+    let mut app = new_app();
+    let a = alert("a1", mins(25), 3);
+    poll(&mut app, 0, &[a.clone()], true);
+    let t_level = now() - mins(1);
+    ledger_msg(
+        &mut app,
+        "a1",
+        Ledger {
+            level: Some((Level::Low, "sato".into(), t_level)),
+            ..Ledger::default()
+        },
+    );
+    assert_eq!(
+        row(&app, "a1").clock(&app.settings.sla),
+        Clock::Stopped(Stop::Triaged(Level::Low))
+    );
+    // Closed by the triage in CBC: still stopped, shown as the triage.
+    let c = closed(a.clone(), now());
+    poll(&mut app, 0, &[c], false);
+    assert_eq!(
+        row(&app, "a1").clock(&app.settings.sla),
+        Clock::Stopped(Stop::Triaged(Level::Low))
+    );
+    // Someone reopens it after the triage: the clock runs again.
+    let reopened = in_progress(a, "k.sato@soc.example");
+    let mut reopened = reopened;
+    if let Some(w) = reopened.workflow.as_mut() {
+        w.change_timestamp = Some(now());
+    }
+    reopened.backend_update_timestamp = Some(now());
+    poll(&mut app, 0, &[reopened], false);
+    assert!(row(&app, "a1").clock(&app.settings.sla).is_running());
 }

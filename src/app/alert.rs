@@ -640,13 +640,28 @@ fn newer(old: &Ledger, new: &Ledger) -> Ledger {
         (Some(o), Some(n)) => Some(if o.1 > n.1 { o.clone() } else { n.clone() }),
         (o, n) => n.clone().or_else(|| o.clone()),
     };
-    Ledger { level, owner }
+    Ledger {
+        level,
+        owner,
+        first_report: match (&old.first_report, &new.first_report) {
+            (Some(o), Some(n)) => Some(if o.0 <= n.0 { o.clone() } else { n.clone() }),
+            (o, n) => n.clone().or_else(|| o.clone()),
+        },
+        second_report: match (&old.second_report, &new.second_report) {
+            (Some(o), Some(n)) => Some(if o.0 <= n.0 { o.clone() } else { n.clone() }),
+            (o, n) => n.clone().or_else(|| o.clone()),
+        },
+    }
 }
 
 /// Puts what structured notes say onto a row.
 pub(super) fn apply_ledger(r: &mut Row, l: &Ledger) {
-    if let Some((level, _, _)) = &l.level {
+    if let Some((level, _, at)) = &l.level {
         r.level_set = Some(*level);
+        r.level_at = Some(*at);
+    }
+    if let Some((at, _, _)) = &l.first_report {
+        r.first_report_at = Some(*at);
     }
     if let Some((who, _)) = &l.owner {
         r.owner = Some(Cell::new(who, 128));

@@ -25,6 +25,9 @@ pub enum Entry {
     Quarantine { on: bool, device_id: i64 },
     /// The alert's SHA-256 was banned (BLACK_LIST) or allowed (WHITE_LIST).
     Override { ban: bool, sha256: String },
+    /// A report was sent (the first or the second) through these channels; the note's time
+    /// is when the first written delivery succeeded.
+    ReportSent { second: bool, channels: String },
 }
 
 /// A parsed structured note: the statement, who made it and when.
@@ -48,6 +51,14 @@ impl Note {
             }
             Entry::Override { ban, sha256 } => {
                 push_kv(&mut s, if *ban { "ban" } else { "allow" }, sha256);
+            }
+            Entry::ReportSent { second, channels } => {
+                s.push_str(if *second {
+                    " second-report sent"
+                } else {
+                    " first-report sent"
+                });
+                push_kv(&mut s, "channels", channels);
             }
         }
         push_kv(&mut s, "analyst", &self.analyst);
@@ -81,6 +92,15 @@ impl Note {
             Entry::Quarantine {
                 on,
                 device_id: get("device")?.parse().ok()?,
+            }
+        } else if let Some(second) = ["first-report", "second-report"]
+            .iter()
+            .position(|w| pairs.iter().any(|(k, v)| k == w && v.is_none()))
+            .filter(|_| pairs.iter().any(|(k, v)| k == "sent" && v.is_none()))
+        {
+            Entry::ReportSent {
+                second: second == 1,
+                channels: get("channels").unwrap_or("").to_string(),
             }
         } else if let Some(h) = get("ban").or(get("allow")) {
             Entry::Override {
@@ -194,6 +214,9 @@ fn tokens(s: &str) -> Option<Vec<(String, Option<String>)>> {
 pub struct Ledger {
     pub level: Option<(Level, String, Timestamp)>,
     pub owner: Option<(String, Timestamp)>,
+    /// The first report's sending time, analyst and channels (the earliest note counts).
+    pub first_report: Option<(Timestamp, String, String)>,
+    pub second_report: Option<(Timestamp, String, String)>,
 }
 
 impl Ledger {
@@ -210,6 +233,15 @@ impl Ledger {
                     l.level = Some((level, n.analyst, n.at));
                 }
                 Entry::Take => l.owner = Some((n.analyst, n.at)),
+                Entry::ReportSent { second, channels } => {
+                    let slot = if second {
+                        &mut l.second_report
+                    } else {
+                        &mut l.first_report
+                    };
+                    // Sent once is sent: a later duplicate note does not move the time.
+                    slot.get_or_insert((n.at, n.analyst, channels));
+                }
                 Entry::Quarantine { .. } | Entry::Override { .. } => {}
             }
         }
@@ -217,7 +249,10 @@ impl Ledger {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.level.is_none() && self.owner.is_none()
+        self.level.is_none()
+            && self.owner.is_none()
+            && self.first_report.is_none()
+            && self.second_report.is_none()
     }
 }
 
@@ -251,6 +286,14 @@ mod tests {
                 ban: false,
                 sha256: "cd".repeat(32),
             },
+            Entry::ReportSent {
+                second: false,
+                channels: "email,slack".into(),
+            },
+            Entry::ReportSent {
+                second: true,
+                channels: "teams".into(),
+            },
         ];
         for analyst in ["yamada", "Taro \"T\" Yamada", "山田 太郎", "a\\b", "x\ny"] {
             for e in &entries {
@@ -273,6 +316,29 @@ mod tests {
         let n = Note::parse("socdeck: level=High analyst=yamada at=2026-11-30T01:02:03Z").unwrap();
         assert_eq!(n.entry, Entry::Level(Level::High));
         assert_eq!(n.analyst, "yamada");
+    }
+
+    #[test]
+    fn the_first_report_note_stops_at_its_earliest_sending() {
+        let sent = |at: &str| {
+            Note {
+                entry: Entry::ReportSent {
+                    second: false,
+                    channels: "email".into(),
+                },
+                analyst: "yamada".into(),
+                at: at.parse().unwrap(),
+            }
+            .to_line()
+        };
+        let (a, b) = (sent("2026-11-30T10:37:12Z"), sent("2026-11-30T11:00:00Z"));
+        assert!(a.starts_with("socdeck: first-report sent channels=email analyst=yamada at="));
+        let l = Ledger::from_texts([b.as_str(), a.as_str()]);
+        assert_eq!(
+            l.first_report.unwrap().0,
+            "2026-11-30T10:37:12Z".parse::<Timestamp>().unwrap()
+        );
+        assert!(l.second_report.is_none());
     }
 
     #[test]

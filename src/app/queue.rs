@@ -116,6 +116,13 @@ pub struct Row {
     pub owner: Option<Cell>,
     /// The analyst's level once set (issue: triage), else `None` and the suggestion shows.
     pub level_set: Option<Level>,
+    /// When the analyst's level was set (a workflow change after it means the alert was
+    /// reopened and the level no longer stops the clock).
+    pub level_at: Option<Timestamp>,
+    /// When the workflow last changed (status, owner).
+    pub workflow_at: Option<Timestamp>,
+    /// When the first report was sent (structured note), which stops the clock for good.
+    pub first_report_at: Option<Timestamp>,
     /// Any field held hidden or control characters: itself a finding.
     pub flagged: bool,
 }
@@ -193,6 +200,9 @@ impl Row {
             ttps: Cell::new(&a.ttps.join(", "), CAP_REASON),
             owner,
             level_set: None,
+            level_at: None,
+            workflow_at: workflow.and_then(|w| w.change_timestamp),
+            first_report_at: None,
             flagged: false,
         };
         row.flagged = [
@@ -234,8 +244,21 @@ impl Row {
         let Ok(deadline) = received.checked_add(sla.first_report) else {
             return Clock::Unknown;
         };
+        if let Some(sent) = self.first_report_at {
+            // The promise was kept or not; either way no clock runs after the report.
+            return Clock::Stopped(Stop::Reported {
+                late: sent > deadline,
+                took: sent.duration_since(received),
+            });
+        }
         if let Some(l @ (Level::Low | Level::FalsePositive)) = self.level_set {
-            return Clock::Stopped(Stop::Triaged(l));
+            // Reopened (the workflow moved after the triage, and not to closed): the level no
+            // longer settles the alert and the clock runs again.
+            let reopened = !self.is_closed()
+                && matches!((self.workflow_at, self.level_at), (Some(w), Some(l)) if w > l);
+            if !reopened {
+                return Clock::Stopped(Stop::Triaged(l));
+            }
         }
         if self.is_closed() {
             return Clock::Stopped(Stop::Closed {
@@ -253,6 +276,8 @@ pub enum Stop {
     Closed { late: bool },
     /// An analyst triaged it Low or False positive: no report is owed.
     Triaged(Level),
+    /// The first report was sent, `took` after receipt; `late` past the deadline.
+    Reported { late: bool, took: SignedDuration },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

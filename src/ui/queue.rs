@@ -233,6 +233,16 @@ pub(super) fn action_mark(app: &App, row: &Row) -> Option<(String, String, Slot)
     Some((format!("{letter}{sign}"), words, slot))
 }
 
+/// `mm:ss` up to 99:59, then `hhh` hours: five characters at most.
+fn short_mmss(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 100 * 60 {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    } else {
+        format!("{:>4}h", (s / 3600).min(9999))
+    }
+}
+
 /// SLA cell text and style slot for a row. Bands read without colour: `!` warning,
 /// `!!` critical, `XX` breached.
 pub(super) fn sla_cell(app: &App, row: &Row) -> (String, Slot) {
@@ -264,6 +274,18 @@ pub(super) fn sla_cell(app: &App, row: &Row) -> (String, Slot) {
         Clock::Stopped(Stop::Closed { late: false }) => ("closed".into(), Slot::ClockStopped),
         Clock::Stopped(Stop::Closed { late: true }) => ("closed lt".into(), Slot::ClockStopped),
         Clock::Stopped(Stop::Triaged(l)) => (format!("{}: stop", l.short()), Slot::ClockStopped),
+        Clock::Stopped(Stop::Reported { late, took }) => {
+            let deadline = app.settings.sla.first_report.as_secs();
+            if late {
+                let by = (took.as_secs() - deadline).max(0);
+                (format!("late{}", short_mmss(by)), Slot::BandBreached)
+            } else {
+                (
+                    format!("met {}", short_mmss(took.as_secs())),
+                    Slot::ClockStopped,
+                )
+            }
+        }
         Clock::Unknown => ("no time".into(), Slot::Muted),
     }
 }
