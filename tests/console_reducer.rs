@@ -1792,7 +1792,7 @@ fn a_sent_first_report_stops_the_clock_as_met_or_late() {
 fn low_or_fp_stops_the_clock_until_the_alert_is_reopened() {
     let mut app = new_app();
     let a = alert("a1", mins(25), 3);
-    poll(&mut app, 0, &[a.clone()], true);
+    poll(&mut app, 0, std::slice::from_ref(&a), true);
     let t_level = now() - mins(1);
     ledger_msg(
         &mut app,
