@@ -6,6 +6,7 @@ pub mod app;
 pub mod cbc;
 pub mod commands;
 pub mod config;
+pub mod journal;
 pub mod notify;
 pub mod runtime;
 pub mod sim;
