@@ -343,7 +343,15 @@ mod console {
                         return ExitCode::from(2);
                     }
                 }
-                orgs.push(OrgState::new(org.name.clone(), org.org_key.clone()));
+                let mut state = OrgState::new(org.name.clone(), org.org_key.clone());
+                match jiff::tz::TimeZone::get(&org.timezone) {
+                    Ok(tz) => state.calendar.tz = tz,
+                    Err(e) => {
+                        eprintln!("socdeck: {} (org {}): time zone {:?}: {e}", org.name, org.org_key, org.timezone);
+                        return ExitCode::from(2);
+                    }
+                }
+                orgs.push(state);
             }
             (resolved.config, orgs, clients, resolved.warnings)
         };

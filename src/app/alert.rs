@@ -663,6 +663,9 @@ pub(super) fn apply_ledger(r: &mut Row, l: &Ledger) {
     if let Some((at, _, _)) = &l.first_report {
         r.first_report_at = Some(*at);
     }
+    if let Some((at, _, _)) = &l.second_report {
+        r.second_report_at = Some(*at);
+    }
     if let Some((who, _)) = &l.owner {
         r.owner = Some(Cell::new(who, 128));
     }

@@ -41,6 +41,8 @@ pub struct OrgState {
     /// When the client may talk to the org again after a 429.
     pub retry_at: Option<Timestamp>,
     pub polling: bool,
+    /// The customer's business calendar (second-report deadlines).
+    pub calendar: crate::calendar::Calendar,
 }
 
 /// How fresh an org's data is.
@@ -62,6 +64,7 @@ impl OrgState {
             error: None,
             retry_at: None,
             polling: false,
+            calendar: crate::calendar::Calendar::default(),
         }
     }
 

@@ -123,6 +123,8 @@ pub struct Row {
     pub workflow_at: Option<Timestamp>,
     /// When the first report was sent (structured note), which stops the clock for good.
     pub first_report_at: Option<Timestamp>,
+    /// When the second report was sent (structured note).
+    pub second_report_at: Option<Timestamp>,
     /// Any field held hidden or control characters: itself a finding.
     pub flagged: bool,
 }
@@ -203,6 +205,7 @@ impl Row {
             level_at: None,
             workflow_at: workflow.and_then(|w| w.change_timestamp),
             first_report_at: None,
+            second_report_at: None,
             flagged: false,
         };
         row.flagged = [

@@ -18,7 +18,7 @@ use crate::app::{App, ToastLevel};
 use crate::config::theme::Slot;
 use crate::text;
 
-const HEADER_LINES: u16 = 3;
+const HEADER_LINES: u16 = 4;
 
 pub(super) fn draw(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
     let [header, body, footer] = Layout::vertical([
@@ -66,12 +66,17 @@ fn draw_header(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
         Span::styled(format!(" {device} "), t.style(Slot::Header)),
         Span::styled(format!(" policy {policy} "), t.style(Slot::Muted)),
     ];
-    if let Some(r) = row {
-        let (txt, slot) = sla_cell(app, r);
-        first.push(Span::styled(format!(" SLA {} ", txt.trim()), t.style(slot)));
-    }
     if app.settings.read_only {
         first.push(Span::styled("[READ-ONLY]", t.style(Slot::BadgeReadOnly)));
+    }
+    // The clocks: the first report's, the second's, and an isolation in flight.
+    let mut clocks = Vec::new();
+    if let Some(r) = row {
+        let (txt, slot) = sla_cell(app, r);
+        clocks.push(Span::styled(format!(" 1st {} ", txt.trim()), t.style(slot)));
+    }
+    if let Some(text) = second_clock(app, d) {
+        clocks.push(Span::styled(format!(" {text} "), t.style(Slot::Muted)));
     }
     let org_key = app
         .orgs
@@ -85,14 +90,13 @@ fn draw_header(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
             .or_else(|| row.map(|r| r.policy.as_str())),
         alert.and_then(|a| a.device_policy_id),
     );
-    let mut second = Vec::new();
-    // An isolation in flight leads the line: it matters more than the rule while it lasts.
     if let Some(x) = device_action(app, d) {
-        second.push(Span::styled(
+        clocks.push(Span::styled(
             format!(" {} {} ", x.spec.label(), x.state.label()),
             t.style(Slot::ToastWarning),
         ));
     }
+    let mut second = Vec::new();
     second.push(Span::styled(" Rule: ", t.style(Slot::PreviewLabel)));
     second.push(Span::styled(
         crate::app::rule_text(&rule),
@@ -111,12 +115,35 @@ fn draw_header(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Paragraph::new(vec![
             Line::from(first),
+            Line::from(clocks),
             Line::from(second),
             Line::from(tabs),
         ])
         .style(t.style(Slot::Header)),
         area,
     );
+}
+
+/// The second report's clock: sent, or due at the close of the next business day in the
+/// customer's time zone, with the time left.
+pub(super) fn second_clock(app: &App, d: &Detail) -> Option<String> {
+    let row = app.queue.get(&d.key)?;
+    if row.second_report_at.is_some() {
+        return Some("2nd sent".into());
+    }
+    let org = app.orgs.get(d.key.org as usize)?;
+    let received = row.received_at?;
+    let due = org.calendar.second_report_due(received);
+    let left = due.duration_since(app.now).as_secs();
+    let zoned = due.to_zoned_datetime(org.calendar.tz.clone());
+    let sign = if left < 0 { "-" } else { "" };
+    let left = left.unsigned_abs();
+    Some(format!(
+        "2nd due {} ({sign}{}h{:02}m)",
+        zoned.strftime("%a %H:%M"),
+        left / 3600,
+        (left % 3600) / 60
+    ))
 }
 
 /// The newest action on this alert's device (quarantine state), if any.
