@@ -96,12 +96,10 @@ fn draw_header(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
             t.style(Slot::ToastWarning),
         ));
     }
-    let mut second = Vec::new();
-    second.push(Span::styled(" Rule: ", t.style(Slot::PreviewLabel)));
-    second.push(Span::styled(
-        crate::app::rule_text(&rule),
-        t.style(Slot::PreviewValue),
-    ));
+    let second = vec![
+        Span::styled(" Rule: ", t.style(Slot::PreviewLabel)),
+        Span::styled(crate::app::rule_text(&rule), t.style(Slot::PreviewValue)),
+    ];
     let mut tabs: Vec<Span> = Vec::new();
     for (i, p) in Pane::ALL.iter().enumerate() {
         let style = if *p == d.pane {
