@@ -49,6 +49,7 @@ mod ini;
 pub mod keymap;
 mod paths;
 mod perms;
+pub mod rules;
 pub mod theme;
 
 use std::path::{Path, PathBuf};
