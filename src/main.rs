@@ -347,7 +347,10 @@ mod console {
                 match jiff::tz::TimeZone::get(&org.timezone) {
                     Ok(tz) => state.calendar.tz = tz,
                     Err(e) => {
-                        eprintln!("socdeck: {} (org {}): time zone {:?}: {e}", org.name, org.org_key, org.timezone);
+                        eprintln!(
+                            "socdeck: {} (org {}): time zone {:?}: {e}",
+                            org.name, org.org_key, org.timezone
+                        );
                         return ExitCode::from(2);
                     }
                 }

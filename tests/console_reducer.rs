@@ -1562,7 +1562,6 @@ fn quarantine_is_not_sent_before_confirm_nor_without_the_required_approval() {
     assert_eq!(app.overlay, Overlay::None);
 }
 
-#[cfg(any())] // until rules.toml parsing lands
 #[test]
 fn an_immediate_rule_confirms_at_once_but_release_always_needs_approval() {
     let mut app = action_app();
