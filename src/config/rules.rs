@@ -72,6 +72,8 @@ use super::check::{did_you_mean, printable};
 use super::error::ConfigError;
 use super::file::{line_col, redact_quoted};
 
+/// Keys of a TOML table with their values, in file order.
+type Entries<'t, 'i> = Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Item<'i>)>;
 /// Whether the SOC may isolate a device at once or must record the customer's approval first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isolation {
@@ -542,10 +544,7 @@ impl Parser<'_> {
         t: &'t DeTable<'i>,
         place: &str,
         extra: &[&str],
-    ) -> (
-        Layer,
-        Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Item<'i>)>,
-    ) {
+    ) -> (Layer, Entries<'t, 'i>) {
         let mut layer = Layer::default();
         let mut rest = Vec::new();
         for (k, v) in t.iter() {
