@@ -391,6 +391,9 @@ const LAYER_KEYS: &[&str] = &["isolation", "report_language", "channels", "conta
 const CONTACT_KEYS: &[&str] = &["name", "email", "phone", "slack_webhook", "teams_webhook"];
 
 type Item<'i> = Spanned<DeValue<'i>>;
+type Key<'i> = Spanned<std::borrow::Cow<'i, str>>;
+/// Keys of a table left for the caller, with their values.
+type Rest<'t, 'i> = Vec<(&'t Key<'i>, &'t Item<'i>)>;
 
 /// Walks the parsed document, collecting every problem with its byte offset.
 struct Parser<'a> {
@@ -417,12 +420,7 @@ impl Parser<'_> {
         ));
     }
 
-    fn unknown_key(
-        &mut self,
-        key: &Spanned<std::borrow::Cow<'_, str>>,
-        place: &str,
-        allowed: &[&str],
-    ) {
+    fn unknown_key(&mut self, key: &Key<'_>, place: &str, allowed: &[&str]) {
         let name = key.get_ref();
         self.err(
             key.span(),
@@ -542,10 +540,7 @@ impl Parser<'_> {
         t: &'t DeTable<'i>,
         place: &str,
         extra: &[&str],
-    ) -> (
-        Layer,
-        Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Item<'i>)>,
-    ) {
+    ) -> (Layer, Rest<'t, 'i>) {
         let mut layer = Layer::default();
         let mut rest = Vec::new();
         for (k, v) in t.iter() {
