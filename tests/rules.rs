@@ -538,3 +538,55 @@ fn non_utf8_file_names_line() {
     );
     assert!(m[0].contains("UTF-8"), "{m:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// --check-config
+
+#[test]
+fn check_config_reports_rules_errors_with_file_and_line() {
+    use socdeck::config::{CredentialArgs, Env, check_config};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let env = Env::from_vars(
+        [("HOME", root.to_str().unwrap()), ("USER", "tester")],
+        &root,
+    )
+    .with_system_dir(root.join("etc"));
+    let cfg_dir = root.join(".config/socdeck");
+    fs::create_dir_all(&cfg_dir).unwrap();
+    let args = CredentialArgs::default();
+
+    // No rules file: fine, and said so.
+    let r = check_config(&args, &env, None);
+    assert!(r.is_ok(), "{r}");
+    assert!(r.to_string().contains("no rules file at"), "{r}");
+
+    // The default location, next to the config file.
+    let rules = cfg_dir.join("rules.toml");
+    write(&rules, "[[org]]\norg_key = \"A1\"\n\n[[org.policy]]\n", 1);
+    let r = check_config(&args, &env, None);
+    assert_eq!(r.errors.len(), 1, "{r}");
+    assert!(
+        r.errors[0].starts_with(&format!("{}:4:", rules.display())),
+        "{r}"
+    );
+    assert!(r.errors[0].contains("neither name nor id"), "{r}");
+
+    // rules_file in the config, relative to the config directory.
+    let other = cfg_dir.join("customers.toml");
+    fs::write(
+        cfg_dir.join("config.toml"),
+        "rules_file = \"customers.toml\"\n",
+    )
+    .unwrap();
+    write(&other, EXAMPLE, 1);
+    let r = check_config(&args, &env, None);
+    assert!(r.is_ok(), "{r}");
+    assert!(
+        r.to_string()
+            .contains(&format!("rules file {} (1 org)", other.display())),
+        "{r}"
+    );
+    assert_eq!(Rules::load(&other).unwrap(), Some(parse(EXAMPLE)));
+    assert_eq!(Rules::load(&cfg_dir.join("absent.toml")).unwrap(), None);
+}

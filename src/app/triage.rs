@@ -72,6 +72,16 @@ impl Default for LevelPolicy {
     }
 }
 
+impl From<&crate::config::TriageConfig> for LevelPolicy {
+    /// `[triage] high_min` / `medium_min` (validated when the config is loaded).
+    fn from(c: &crate::config::TriageConfig) -> Self {
+        LevelPolicy {
+            high_from: c.high_min,
+            medium_from: c.medium_min,
+        }
+    }
+}
+
 impl LevelPolicy {
     /// The level suggested by a CBC severity; an alert without severity is treated as Medium
     /// so it is neither ignored nor over-escalated.
@@ -99,6 +109,21 @@ mod tests {
         assert_eq!(p.suggest(Some(4)), Level::Low);
         assert_eq!(p.suggest(Some(1)), Level::Low);
         assert_eq!(p.suggest(None), Level::Medium);
+    }
+
+    #[test]
+    fn config_thresholds_drive_the_suggestion() {
+        let default = LevelPolicy::from(&crate::config::TriageConfig::default());
+        assert_eq!(default, LevelPolicy::default());
+        let p = LevelPolicy::from(&crate::config::TriageConfig {
+            high_min: 9,
+            medium_min: 3,
+            ..Default::default()
+        });
+        assert_eq!(p.suggest(Some(8)), Level::Medium);
+        assert_eq!(p.suggest(Some(9)), Level::High);
+        assert_eq!(p.suggest(Some(3)), Level::Medium);
+        assert_eq!(p.suggest(Some(2)), Level::Low);
     }
 
     #[test]

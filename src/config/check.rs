@@ -15,6 +15,7 @@ use super::error::ConfigError;
 use super::file::{Config, line_col, load_config};
 use super::keymap::{self, Keymap};
 use super::paths::config_path;
+use super::rules::Rules;
 use super::theme::{self, Theme};
 use super::{CredentialArgs, resolve_orgs};
 
@@ -302,6 +303,7 @@ pub fn check_config(args: &CredentialArgs, env: &Env, theme_override: Option<&st
                         loaded.path.display()
                     )
                 });
+                check_rules(&loaded.config, env, &loaded.path, &mut r);
                 config = loaded.config;
                 config_ok = true;
             }
@@ -374,6 +376,29 @@ pub fn check_config(args: &CredentialArgs, env: &Env, theme_override: Option<&st
         }
     }
     r
+}
+
+/// The customer rules file: each problem an error with file and line; a missing file is fine
+/// (the built-in rule applies).
+fn check_rules(config: &Config, env: &Env, config_path: &Path, r: &mut CheckReport) {
+    let path = config.rules_path(env, config_path);
+    match Rules::load(&path) {
+        Ok(Some(rules)) => r.info.push(format!(
+            "rules file {} ({} org{})",
+            path.display(),
+            rules.org_keys().count(),
+            if rules.org_keys().count() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )),
+        Ok(None) => r.info.push(format!(
+            "no rules file at {} (built-in rule: isolation only after customer approval)",
+            path.display()
+        )),
+        Err(errors) => r.errors.extend(errors.iter().map(ToString::to_string)),
+    }
 }
 
 /// The `*.toml` files of a directory, sorted; none when it does not exist.

@@ -3,6 +3,8 @@
 //! ```toml
 //! analyst = "yamada"              # default: $USER
 //! read_only = false
+//! rules_file = "rules.toml"       # customer rules; default: rules.toml next to this file
+//! data_dir = "~/.local/share/socdeck"  # journal; default: $XDG_DATA_HOME/socdeck
 //!
 //! [sla]
 //! warning_min = 20                # minutes left when the countdown turns "warning"
@@ -20,6 +22,18 @@
 //! [notify]
 //! desktop = true                  # desktop notifications (where there is a D-Bus session)
 //! bell = true                     # terminal bell on new high-level alerts
+//!
+//! [triage]
+//! high_min = 8                    # CBC severity from which High is suggested
+//! medium_min = 5                  # ... and Medium (below: Low)
+//! low_closure_reason = "NO_REASON"                    # CBC closure reason for Low
+//! fp_closure_reason = "RESOLVED_BENIGN_KNOWN_GOOD"    # ... and for False positive
+//!
+//! [investigate]
+//! lateral_window_h = 24           # lateral movement: hours either side of the alert (1..=720)
+//!
+//! [quarantine]
+//! checkin_timeout_s = 900         # wait this long for the sensor to check in, then "timed out"
 //!
 //! [[org]]
 //! name = "Acme"
@@ -68,6 +82,15 @@ pub struct Config {
     pub poll: PollConfig,
     pub ui: UiConfig,
     pub notify: NotifyConfig,
+    /// The customer rules file (`~/` and relative paths as for `token_file`). Default:
+    /// `rules.toml` next to the config file. See [`Config::rules_path`].
+    pub rules_file: Option<String>,
+    /// Where the journal lives. Default: `$XDG_DATA_HOME/socdeck`, else
+    /// `~/.local/share/socdeck`. See [`Config::data_dir`].
+    pub data_dir: Option<String>,
+    pub triage: TriageConfig,
+    pub investigate: InvestigateConfig,
+    pub quarantine: QuarantineConfig,
     /// The `[[org]]` entries, in file order.
     #[serde(rename = "org")]
     pub orgs: Vec<OrgConfig>,
@@ -75,11 +98,41 @@ pub struct Config {
 
 /// Top-level keys this version understands. Add new sections (`theme`, `keymap`, `notify`,
 /// `rules_file`, ...) here when adding them to [`Config`], or they are reported as unknown.
-const TOP_KEYS: &[&str] = &["analyst", "read_only", "sla", "poll", "ui", "notify", "org"];
+const TOP_KEYS: &[&str] = &[
+    "analyst",
+    "read_only",
+    "sla",
+    "poll",
+    "ui",
+    "notify",
+    "rules_file",
+    "data_dir",
+    "triage",
+    "investigate",
+    "quarantine",
+    "org",
+];
 const SLA_KEYS: &[&str] = &["warning_min", "critical_min", "first_report_min"];
 const POLL_KEYS: &[&str] = &["interval_s", "overlap_s"];
 const UI_KEYS: &[&str] = &["theme", "keymap"];
 const NOTIFY_KEYS: &[&str] = &["desktop", "bell"];
+const TRIAGE_KEYS: &[&str] = &[
+    "high_min",
+    "medium_min",
+    "low_closure_reason",
+    "fp_closure_reason",
+];
+const INVESTIGATE_KEYS: &[&str] = &["lateral_window_h"];
+const QUARANTINE_KEYS: &[&str] = &["checkin_timeout_s"];
+
+/// The closure reasons CBC accepts in an alert workflow change.
+pub const CLOSURE_REASONS: &[&str] = &[
+    "NO_REASON",
+    "RESOLVED",
+    "RESOLVED_BENIGN_KNOWN_GOOD",
+    "DUPLICATE_CLEANUP",
+    "OTHER",
+];
 const ORG_KEYS: &[&str] = &[
     "name",
     "url",
@@ -165,6 +218,93 @@ impl Default for NotifyConfig {
         NotifyConfig {
             desktop: true,
             bell: true,
+        }
+    }
+}
+
+/// `[triage]`: which CBC severities suggest which level, and how Low and False positive close
+/// the alert in CBC.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct TriageConfig {
+    /// Lowest CBC severity (1–10) suggesting High.
+    pub high_min: u8,
+    /// Lowest CBC severity suggesting Medium (at most `high_min`); below it, Low.
+    pub medium_min: u8,
+    /// CBC closure reason written when an alert is triaged Low (one of [`CLOSURE_REASONS`]).
+    pub low_closure_reason: String,
+    /// CBC closure reason written for False positive (with determination `FALSE_POSITIVE`).
+    pub fp_closure_reason: String,
+}
+
+impl Default for TriageConfig {
+    fn default() -> Self {
+        TriageConfig {
+            high_min: 8,
+            medium_min: 5,
+            low_closure_reason: "NO_REASON".to_owned(),
+            fp_closure_reason: "RESOLVED_BENIGN_KNOWN_GOOD".to_owned(),
+        }
+    }
+}
+
+/// `[investigate]`: the drill-down panes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct InvestigateConfig {
+    /// Lateral movement looks this many hours before and after the alert (1..=720).
+    pub lateral_window_h: u32,
+}
+
+impl Default for InvestigateConfig {
+    fn default() -> Self {
+        InvestigateConfig {
+            lateral_window_h: 24,
+        }
+    }
+}
+
+/// `[quarantine]`: device isolation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct QuarantineConfig {
+    /// Seconds to wait for the sensor to check in and report the new state before the request
+    /// shows as timed out (the request itself stays queued in CBC).
+    pub checkin_timeout_s: u64,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        QuarantineConfig {
+            checkin_timeout_s: 900,
+        }
+    }
+}
+
+/// The longest `checkin_timeout_s` accepted: a week. More is almost certainly milliseconds
+/// typed as seconds.
+const MAX_CHECKIN_TIMEOUT_S: u64 = 7 * 24 * 3600;
+
+impl Config {
+    /// The customer rules file: `rules_file` with `~/` expanded and a relative path taken
+    /// against the config file's directory; by default `rules.toml` there.
+    pub fn rules_path(&self, env: &Env, config_path: &Path) -> PathBuf {
+        let base = config_path.parent().unwrap_or(Path::new("/"));
+        match &self.rules_file {
+            Some(p) => paths::expand(env, Path::new(p), base),
+            None => base.join("rules.toml"),
+        }
+    }
+
+    /// The data directory (journal): `data_dir` expanded like [`Config::rules_path`], else
+    /// `$XDG_DATA_HOME/socdeck`, else `~/.local/share/socdeck`.
+    pub fn data_dir(&self, env: &Env, config_path: &Path) -> Result<PathBuf, ConfigError> {
+        match &self.data_dir {
+            Some(p) => {
+                let base = config_path.parent().unwrap_or(Path::new("/"));
+                Ok(paths::expand(env, Path::new(p), base))
+            }
+            None => paths::data_dir(env),
         }
     }
 }
@@ -340,6 +480,9 @@ pub fn load_config(env: &Env, cli_override: Option<&Path>) -> Result<LoadedConfi
             "poll" => POLL_KEYS,
             "ui" => UI_KEYS,
             "notify" => NOTIFY_KEYS,
+            "triage" => TRIAGE_KEYS,
+            "investigate" => INVESTIGATE_KEYS,
+            "quarantine" => QUARANTINE_KEYS,
             _ => &[],
         };
         if let DeValue::Table(t) = v.get_ref() {
@@ -455,6 +598,78 @@ fn validate(loaded: &LoadedConfig, key_locs: &BTreeMap<String, String>) -> Resul
         ));
     }
 
+    let t = &c.triage;
+    if !(1..=10).contains(&t.high_min) || !(1..=10).contains(&t.medium_min) {
+        let key = if (1..=10).contains(&t.high_min) {
+            "triage.medium_min"
+        } else {
+            "triage.high_min"
+        };
+        return Err(ConfigError::invalid(
+            at(key),
+            format!(
+                "[triage] {} must be a CBC severity from 1 to 10",
+                key.trim_start_matches("triage.")
+            ),
+        ));
+    }
+    if t.medium_min > t.high_min {
+        return Err(ConfigError::invalid_hint(
+            at("triage.medium_min"),
+            format!(
+                "[triage] medium_min ({}) is larger than high_min ({})",
+                t.medium_min, t.high_min
+            ),
+            "Medium must start below High: medium_min <= high_min",
+        ));
+    }
+    for key in ["low_closure_reason", "fp_closure_reason"] {
+        let v = if key == "low_closure_reason" {
+            &t.low_closure_reason
+        } else {
+            &t.fp_closure_reason
+        };
+        if !CLOSURE_REASONS.contains(&v.as_str()) {
+            return Err(ConfigError::invalid_hint(
+                at(&format!("triage.{key}")),
+                format!(
+                    "[triage] {key} \"{}\" is not a CBC closure reason{}",
+                    super::check::printable(v),
+                    closest_reason(v)
+                ),
+                format!("use one of {}", CLOSURE_REASONS.join(", ")),
+            ));
+        }
+    }
+    if !(1..=720).contains(&c.investigate.lateral_window_h) {
+        return Err(ConfigError::invalid(
+            at("investigate.lateral_window_h"),
+            "[investigate] lateral_window_h must be from 1 to 720 (hours)",
+        ));
+    }
+    if !(1..=MAX_CHECKIN_TIMEOUT_S).contains(&c.quarantine.checkin_timeout_s) {
+        return Err(ConfigError::invalid(
+            at("quarantine.checkin_timeout_s"),
+            format!(
+                "[quarantine] checkin_timeout_s must be from 1 to {MAX_CHECKIN_TIMEOUT_S} (seconds)"
+            ),
+        ));
+    }
+    for key in ["rules_file", "data_dir"] {
+        let v = if key == "rules_file" {
+            &c.rules_file
+        } else {
+            &c.data_dir
+        };
+        if v.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            return Err(ConfigError::invalid_hint(
+                at(key),
+                format!("{key} is empty"),
+                "remove the key to use the default",
+            ));
+        }
+    }
+
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     for (i, org) in c.orgs.iter().enumerate() {
         let origin = |key: Option<&str>| loaded.org_origin(i, key);
@@ -544,6 +759,20 @@ fn validate(loaded: &LoadedConfig, key_locs: &BTreeMap<String, String>) -> Resul
     Ok(())
 }
 
+/// ` (did you mean `RESOLVED`?)` for a mistyped closure reason. `did_you_mean` compares in
+/// lower case, so compare lower-case names and answer with the real one.
+fn closest_reason(v: &str) -> String {
+    let lower: Vec<String> = CLOSURE_REASONS
+        .iter()
+        .map(|r| r.to_ascii_lowercase())
+        .collect();
+    let hint = super::check::did_you_mean(v, lower.iter().map(String::as_str));
+    match lower.iter().position(|l| hint.contains(&format!("`{l}`"))) {
+        Some(i) => format!(" (did you mean `{}`?)", CLOSURE_REASONS[i]),
+        None => String::new(),
+    }
+}
+
 /// Validates an IANA time zone name against the system database. When the machine has no
 /// time zone database at all the name cannot be checked and is accepted.
 pub(crate) fn check_timezone(name: &str) -> Result<(), String> {
@@ -619,6 +848,129 @@ mod tests {
         assert_eq!(c.ui.theme_name(), "default");
         assert_eq!(c.ui.keymap_name(), "default");
         assert!(c.notify.desktop && c.notify.bell);
+        assert_eq!(c.rules_file, None);
+        assert_eq!(c.data_dir, None);
+        assert_eq!(c.triage.high_min, 8);
+        assert_eq!(c.triage.medium_min, 5);
+        assert_eq!(c.triage.low_closure_reason, "NO_REASON");
+        assert_eq!(c.triage.fp_closure_reason, "RESOLVED_BENIGN_KNOWN_GOOD");
+        assert_eq!(c.investigate.lateral_window_h, 24);
+        assert_eq!(c.quarantine.checkin_timeout_s, 900);
+    }
+
+    /// Writes `text` as the config file of a fresh home and loads it.
+    fn load_text(text: &str) -> (tempfile::TempDir, Result<LoadedConfig, ConfigError>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let env = Env::from_vars([("HOME", tmp.path().to_str().unwrap())], tmp.path());
+        let r = load_config(&env, Some(&path));
+        (tmp, r)
+    }
+
+    #[test]
+    fn triage_investigate_quarantine_and_paths_are_read() {
+        let (_tmp, r) = load_text(
+            "rules_file = \"~/r.toml\"\ndata_dir = \"data\"\n\
+             [triage]\nhigh_min = 9\nmedium_min = 9\nlow_closure_reason = \"OTHER\"\n\
+             fp_closure_reason = \"RESOLVED\"\n\
+             [investigate]\nlateral_window_h = 720\n[quarantine]\ncheckin_timeout_s = 60\n",
+        );
+        let loaded = r.unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let c = &loaded.config;
+        assert_eq!((c.triage.high_min, c.triage.medium_min), (9, 9));
+        assert_eq!(c.triage.low_closure_reason, "OTHER");
+        assert_eq!(c.triage.fp_closure_reason, "RESOLVED");
+        assert_eq!(c.investigate.lateral_window_h, 720);
+        assert_eq!(c.quarantine.checkin_timeout_s, 60);
+        let env = Env::from_vars([("HOME", "/home/a")], "/w");
+        let cfg = Path::new("/etc/sd/config.toml");
+        assert_eq!(c.rules_path(&env, cfg), PathBuf::from("/home/a/r.toml"));
+        assert_eq!(
+            c.data_dir(&env, cfg).unwrap(),
+            PathBuf::from("/etc/sd/data")
+        );
+        let d = Config::default();
+        assert_eq!(d.rules_path(&env, cfg), PathBuf::from("/etc/sd/rules.toml"));
+        assert_eq!(
+            d.data_dir(&env, cfg).unwrap(),
+            PathBuf::from("/home/a/.local/share/socdeck")
+        );
+    }
+
+    #[test]
+    fn bad_new_values_name_file_and_line() {
+        let cases = [
+            (
+                "[triage]\nhigh_min = 11\n",
+                2,
+                "high_min must be a CBC severity",
+            ),
+            (
+                "[triage]\nmedium_min = 0\n",
+                2,
+                "medium_min must be a CBC severity",
+            ),
+            (
+                "[triage]\nhigh_min = 5\nmedium_min = 6\n",
+                3,
+                "larger than high_min",
+            ),
+            (
+                "[triage]\nlow_closure_reason = \"RESOLVD\"\n",
+                2,
+                "did you mean `RESOLVED`",
+            ),
+            (
+                "\n[triage]\nfp_closure_reason = \"false_positive\"\n",
+                3,
+                "NO_REASON, RESOLVED",
+            ),
+            ("[investigate]\nlateral_window_h = 721\n", 2, "1 to 720"),
+            ("[investigate]\nlateral_window_h = 0\n", 2, "1 to 720"),
+            (
+                "[quarantine]\ncheckin_timeout_s = 0\n",
+                2,
+                "checkin_timeout_s must be",
+            ),
+            (
+                "[quarantine]\ncheckin_timeout_s = 900000\n",
+                2,
+                "checkin_timeout_s must be",
+            ),
+            ("rules_file = \" \"\n", 1, "rules_file is empty"),
+            ("data_dir = 3\n", 1, "invalid type"),
+            ("[triage]\nhigh_min = 300\n", 2, "expected u8"),
+        ];
+        for (text, line, words) in cases {
+            let (_tmp, r) = load_text(text);
+            let msg = r.expect_err(text).to_string();
+            assert!(
+                msg.contains(&format!("config.toml:{line}:")),
+                "{text:?}: {msg}"
+            );
+            assert!(msg.contains(words), "{text:?}: {msg}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_in_new_sections_are_warnings() {
+        let (_tmp, r) =
+            load_text("[triage]\nhigh = 8\n[investigate]\nwindow = 1\n[quarantine]\ntimeout = 1\n");
+        let w = r.unwrap().warnings;
+        assert_eq!(w.len(), 3, "{w:?}");
+        for (line, what) in [
+            (2, "`high` in [triage]"),
+            (4, "`window` in [investigate]"),
+            (6, "`timeout` in [quarantine]"),
+        ] {
+            assert!(
+                w.iter()
+                    .any(|m| m.contains(&format!("config.toml:{line}:")) && m.contains(what)),
+                "{w:?}"
+            );
+        }
     }
 
     #[test]

@@ -58,8 +58,8 @@ pub use check::{CheckReport, ConfigWarning, check_config, config_dir, no_color};
 pub use env::Env;
 pub use error::ConfigError;
 pub use file::{
-    Config, DEFAULT_TIMEZONE, LoadedConfig, NotifyConfig, OrgConfig, PollConfig, SlaConfig,
-    UiConfig, load_config,
+    CLOSURE_REASONS, Config, DEFAULT_TIMEZONE, InvestigateConfig, LoadedConfig, NotifyConfig,
+    OrgConfig, PollConfig, QuarantineConfig, SlaConfig, TriageConfig, UiConfig, load_config,
 };
 pub use keymap::{KeyBinding, Keymap, embedded_keymap_names, load_keymap};
 pub use paths::{config_path, credentials_search_path, data_dir};

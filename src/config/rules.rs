@@ -72,8 +72,6 @@ use super::check::{did_you_mean, printable};
 use super::error::ConfigError;
 use super::file::{line_col, redact_quoted};
 
-/// Keys of a TOML table with their values, in file order.
-type Entries<'t, 'i> = Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Item<'i>)>;
 /// Whether the SOC may isolate a device at once or must record the customer's approval first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Isolation {
@@ -393,6 +391,9 @@ const LAYER_KEYS: &[&str] = &["isolation", "report_language", "channels", "conta
 const CONTACT_KEYS: &[&str] = &["name", "email", "phone", "slack_webhook", "teams_webhook"];
 
 type Item<'i> = Spanned<DeValue<'i>>;
+type Key<'i> = Spanned<std::borrow::Cow<'i, str>>;
+/// Keys of a table left for the caller, with their values.
+type Rest<'t, 'i> = Vec<(&'t Key<'i>, &'t Item<'i>)>;
 
 /// Walks the parsed document, collecting every problem with its byte offset.
 struct Parser<'a> {
@@ -419,12 +420,7 @@ impl Parser<'_> {
         ));
     }
 
-    fn unknown_key(
-        &mut self,
-        key: &Spanned<std::borrow::Cow<'_, str>>,
-        place: &str,
-        allowed: &[&str],
-    ) {
+    fn unknown_key(&mut self, key: &Key<'_>, place: &str, allowed: &[&str]) {
         let name = key.get_ref();
         self.err(
             key.span(),
@@ -544,7 +540,7 @@ impl Parser<'_> {
         t: &'t DeTable<'i>,
         place: &str,
         extra: &[&str],
-    ) -> (Layer, Entries<'t, 'i>) {
+    ) -> (Layer, Rest<'t, 'i>) {
         let mut layer = Layer::default();
         let mut rest = Vec::new();
         for (k, v) in t.iter() {
