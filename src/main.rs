@@ -360,6 +360,8 @@ mod console {
         };
 
         let dir = config_dir(&env, creds.config.as_deref()).unwrap_or_default();
+        let config_file = socdeck::config::config_path(&env, creds.config.as_deref())
+            .unwrap_or_else(|_| dir.join("config.toml"));
         let theme_name = opts
             .theme
             .clone()
@@ -390,6 +392,10 @@ mod console {
             read_only: opts.read_only || config.read_only,
             notify: config.notify.desktop || config.notify.bell,
             analyst: analyst_name(&config, &env),
+            levels: (&config.triage).into(),
+            lateral_window: jiff::SignedDuration::from_hours(i64::from(
+                config.investigate.lateral_window_h,
+            )),
             ..Settings::default()
         };
         let notifier = Notifier::detect(
@@ -397,12 +403,35 @@ mod console {
             config.notify.bell,
             |k| env.var(k),
         );
+        // Customer rules: a broken file is reported and the built-in safe rule applies
+        // (isolation only after approval) until it is fixed; the watcher reloads it.
+        let mut rules_path = config.rules_path(&env, &config_file);
+        // The demo brings its own customer rules (one org isolates at once, the others only
+        // after approval; Japanese and English reports) unless the analyst has a rules file.
+        let _demo_rules = match (&sim, rules_path.exists()) {
+            (Some(handle), false) => match demo_rules(&handle.orgs()) {
+                Ok((tmp, path)) => {
+                    rules_path = path;
+                    Some(tmp)
+                }
+                Err(e) => {
+                    warnings.push(format!("demo rules not written: {e}"));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let (rules, rule_errors) = socdeck::config::rules::RulesWatcher::new(rules_path);
+        if let Err(errors) = rule_errors {
+            warnings.extend(errors.iter().map(|e| e.to_string()));
+        }
         let mut app = App::new(orgs, settings, keymap, theme, jiff::Timestamp::now());
+        app.rules = rules.rules().clone();
         for w in warnings {
             app.toast(ToastLevel::Warning, w);
         }
         // The journal: a demo keeps its own, so practice never mixes with a real audit log.
-        let journal = match journal_path(&env, opts.demo) {
+        let journal = match journal_path(&config, &env, &config_file, opts.demo) {
             Ok(path) => match socdeck::journal::JournalHandle::open(path).await {
                 Ok(j) => Some(j),
                 Err(e) => {
@@ -433,9 +462,12 @@ mod console {
                 } else {
                     Duration::from_secs(5)
                 },
-                ..Default::default()
+                checkin_timeout: Duration::from_secs(config.quarantine.checkin_timeout_s),
+                low_closure: config.triage.low_closure_reason.clone(),
+                fp_closure: config.triage.fp_closure_reason.clone(),
             },
             journal,
+            rules: Some(rules),
         };
         let result = socdeck::runtime::run(app, console).await;
         if let Some(handle) = sim {
@@ -450,6 +482,31 @@ mod console {
         }
     }
 
+    /// A rules file for the demo's orgs in a private temporary directory.
+    fn demo_rules(orgs: &[(String, String)]) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+        let dir = tempfile::Builder::new().prefix("socdeck-demo-").tempdir()?;
+        let mut text = String::from(
+            "# socdeck --demo: customer rules for the simulator's orgs (edit me: reloaded live)\n\
+             [default]\nisolation = \"approval\"\nreport_language = \"en\"\nchannels = [\"email\"]\n",
+        );
+        for (i, (key, name)) in orgs.iter().enumerate() {
+            let (isolation, lang) = match i % 3 {
+                0 => ("immediate", "ja"),
+                1 => ("approval", "en"),
+                _ => ("approval", "ja"),
+            };
+            text.push_str(&format!(
+                "\n[[org]]\norg_key = \"{key}\"\nisolation = \"{isolation}\"\nreport_language = \"{lang}\"\n\
+                 channels = [\"email\", \"phone\"]\n  [[org.contacts]]\n  name = \"{name} security desk\"\n  \
+                 email = \"security@{}.example\"\n  phone = \"+81-3-0000-000{i}\"\n",
+                key.to_lowercase()
+            ));
+        }
+        let path = dir.path().join("rules.toml");
+        std::fs::write(&path, text)?;
+        Ok((dir, path))
+    }
+
     /// Who is at the console: `analyst` in the config, else `$USER`, else "analyst".
     fn analyst_name(config: &socdeck::config::Config, env: &Env) -> String {
         config
@@ -461,8 +518,15 @@ mod console {
             .unwrap_or_else(|| "analyst".into())
     }
 
-    fn journal_path(env: &Env, demo: bool) -> Result<PathBuf, String> {
-        let dir = socdeck::config::data_dir(env).map_err(|e| e.to_string())?;
+    fn journal_path(
+        config: &socdeck::config::Config,
+        env: &Env,
+        config_file: &std::path::Path,
+        demo: bool,
+    ) -> Result<PathBuf, String> {
+        let dir = config
+            .data_dir(env, config_file)
+            .map_err(|e| e.to_string())?;
         Ok(dir.join(if demo {
             "journal-demo.db"
         } else {

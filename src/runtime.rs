@@ -25,6 +25,7 @@ use crate::app::{App, ExitReason, Msg, update};
 use crate::cbc::model::{AlertSearch, AlertSummary, Criteria};
 use crate::cbc::poll::{AlertPoller, fetch_window_as};
 use crate::cbc::{ApiError, Client};
+use crate::config::rules::{RulesChange, RulesWatcher};
 use crate::effects::{ActionSettings, EffectRunner, Terminal, edit_externally, reconcile};
 use crate::journal::JournalHandle;
 use crate::notify::Notifier;
@@ -66,6 +67,30 @@ pub struct Console {
     pub actions: ActionSettings,
     /// The journal (audit log, intents); without one, no action is sent.
     pub journal: Option<JournalHandle>,
+    /// The customer rules file, watched for changes (the app starts with its rules).
+    pub rules: Option<RulesWatcher>,
+}
+
+/// How often the rules file is looked at (a `stat`; the file is read only when it changed).
+const RULES_CHECK: Duration = Duration::from_secs(2);
+
+/// Watches the rules file and reports every change.
+async fn watch_rules(mut watcher: RulesWatcher, tx: mpsc::Sender<Msg>) {
+    let mut every = tokio::time::interval(RULES_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        every.tick().await;
+        let msg = match watcher.check() {
+            RulesChange::Unchanged => continue,
+            RulesChange::Reloaded => Msg::Rules(Ok(Box::new(watcher.rules().clone()))),
+            RulesChange::Invalid(errors) => {
+                Msg::Rules(Err(errors.iter().map(|e| e.to_string()).collect()))
+            }
+        };
+        if tx.send(msg).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Runs the console until the analyst quits or a signal arrives; returns why it stopped.
@@ -76,6 +101,7 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
         notifier,
         actions,
         journal,
+        rules,
     } = console;
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut tasks = JoinSet::new();
@@ -96,6 +122,9 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
                 let _ = tx.send(Msg::Audit { title, rows }).await;
             }
         });
+    }
+    if let Some(w) = rules {
+        tasks.spawn(watch_rules(w, tx.clone()));
     }
     let runner = EffectRunner::new(clients, tx.clone(), pokes, notifier, actions, journal);
 

@@ -414,6 +414,23 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             alert::on_device_state(app, org, device_id, quarantined);
             Vec::new()
         }
+        Msg::Rules(Ok(rules)) => {
+            app.rules = *rules;
+            app.toast(ToastLevel::Info, "customer rules reloaded");
+            Vec::new()
+        }
+        Msg::Rules(Err(problems)) => {
+            let first = problems.first().cloned().unwrap_or_default();
+            let more = match problems.len() {
+                0 | 1 => String::new(),
+                n => format!(" (+{} more; socdeck --check-config lists them)", n - 1),
+            };
+            app.toast(
+                ToastLevel::Error,
+                format!("rules file NOT reloaded, the last good rules stay: {first}{more}"),
+            );
+            Vec::new()
+        }
         Msg::Audit { title, rows } => {
             app.overlay = Overlay::Audit {
                 title,

@@ -74,6 +74,9 @@ pub enum Msg {
     },
     /// `$EDITOR` returned with this text (`Err`: it could not run).
     ExternalEdited(Result<String, String>),
+    /// The rules file changed: new rules in force (`Ok`), or it is broken and the last good
+    /// rules stay (`Err` with the problems, each naming file and line).
+    Rules(Result<Box<crate::config::rules::Rules>, Vec<String>>),
     /// Rows for the audit view (newest first), with its title.
     Audit {
         title: String,
