@@ -53,7 +53,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, Trans
 pub const FILE_NAME: &str = "journal.db";
 
 mod drafts;
+mod outbox;
 pub use drafts::Draft;
+pub use outbox::{Call, NewItem, OutboxItem};
 
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -93,6 +95,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX outcomes_by_action ON outcomes(action_id, id);",
     // v2: report drafts (see `drafts.rs`).
     drafts::MIGRATION,
+    // v3: the report outbox and the phone-call log (see `outbox.rs`).
+    outbox::MIGRATION,
 ];
 
 /// The id of an action (its intent row).

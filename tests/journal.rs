@@ -62,7 +62,10 @@ fn open_sets_wal_full_sync_foreign_keys_and_busy_timeout() {
     assert_eq!(s.busy_timeout_ms, BUSY_TIMEOUT.as_millis() as i64);
     assert!(s.busy_timeout_ms >= 1000);
     assert_eq!(s.user_version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2, "v1 actions, v2 drafts");
+    assert_eq!(
+        SCHEMA_VERSION, 3,
+        "v1 actions, v2 drafts, v3 outbox and calls"
+    );
     // WAL is a property of the file: a foreign connection sees it too.
     let other = rusqlite::Connection::open(&path).unwrap();
     let m: String = other
