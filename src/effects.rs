@@ -273,6 +273,57 @@ impl EffectRunner {
                         .await;
                 });
             }
+            Effect::LogCall {
+                org_key,
+                alert_id,
+                person,
+                outcome,
+                at,
+            } => {
+                let journal = self.journal.clone();
+                let tx = self.tx.clone();
+                let analyst = self.settings.analyst.clone();
+                tokio::spawn(async move {
+                    let call = crate::journal::Call {
+                        at,
+                        analyst,
+                        person,
+                        outcome,
+                    };
+                    let r = match journal {
+                        Some(j) => j
+                            .with(move |j| j.log_call(&org_key, &alert_id, &call))
+                            .await
+                            .map_err(|e| e.to_string()),
+                        None => Err("no journal".to_string()),
+                    };
+                    if let Err(e) = r {
+                        let _ = tx
+                            .send(Msg::TaskFailed(format!("call not logged: {e}")))
+                            .await;
+                    }
+                });
+            }
+            Effect::SendReport(d) => {
+                // Delivery (SMTP, Slack, Teams) is being wired in: until then nothing is sent
+                // and the analyst is told so; the draft stays and the clock keeps running.
+                let results = d
+                    .targets
+                    .iter()
+                    .map(|t| crate::app::sending::ChannelResult {
+                        channel: t.channel.as_str().to_string(),
+                        shown: t.shown.clone(),
+                        result: Err("delivery is not available in this build yet".into()),
+                    })
+                    .collect();
+                let _ = self.tx.try_send(Msg::Delivered {
+                    key: d.key,
+                    kind: d.kind,
+                    results,
+                    sent_at: None,
+                    note: Ok(()),
+                });
+            }
             Effect::LoadAudit => {
                 let (tx, journal) = (self.tx.clone(), self.journal.clone());
                 tokio::spawn(async move {

@@ -85,6 +85,7 @@ actions! {
     BanHash => "ban_hash", Global, "Ban the alert's SHA-256 in CBC (BLACK_LIST)";
     AuditLog => "audit_log", Global, "Show the audit log of actions taken";
     WriteReport => "write_report", Global, "Write the alert's first report (opens the draft)";
+    LogCall => "log_call", Global, "Log a phone call to the customer about the alert";
     OpenDetail => "open_detail", Queue, "Open the selected alert";
     FilterText => "filter_text", Queue, "Filter alerts by text";
     CycleOrg => "cycle_org", Queue, "Show one org at a time (cycles)";
@@ -108,6 +109,7 @@ actions! {
     PreviewReport => "preview_report", Editor, "Preview what the customer will get / back to editing";
     ExternalEditor => "external_editor", Editor, "Edit the draft in $EDITOR and come back";
     DiscardDraft => "discard_draft", Editor, "Discard the draft (asks first)";
+    SendReport => "send_report", Editor, "Send the report through the customer's channels (previews first)";
 }
 
 impl fmt::Display for Action {

@@ -10,6 +10,7 @@ pub mod msg;
 pub mod pending;
 pub mod queue;
 pub mod report;
+pub mod sending;
 pub mod triage;
 mod writing;
 
@@ -112,6 +113,10 @@ pub enum Overlay {
     },
     /// Confirming an action that changes the world.
     Prompt(Box<pending::Prompt>),
+    /// Sending a report: what goes where, confirmed before anything leaves.
+    Send(Box<sending::SendPrompt>),
+    /// Logging a phone call.
+    Call(Box<sending::CallPrompt>),
     /// The audit log (or, at start, actions of an earlier run reconciled with CBC).
     Audit {
         title: String,
@@ -236,6 +241,8 @@ pub struct App {
     next_track: pending::TrackId,
     /// Request generation of the detail screen: parts of an older request are dropped.
     detail_seq: u64,
+    /// High alerts whose report went out without a logged phone call.
+    pub phone_pending: std::collections::HashSet<queue::AlertKey>,
     /// What structured notes said per alert, re-applied when a poll replaces a row.
     ledgers: std::collections::HashMap<queue::AlertKey, ledger::Ledger>,
     /// Time-dependent header text at the last draw-relevant tick, to redraw only on change.
@@ -269,6 +276,7 @@ impl App {
             next_track: 1,
             detail_seq: 0,
             ledgers: Default::default(),
+            phone_pending: Default::default(),
             last_clock_text: String::new(),
         }
     }
@@ -458,6 +466,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             writing::on_saved(app, key, kind, at, result);
             Vec::new()
         }
+        Msg::Delivered {
+            key,
+            kind,
+            results,
+            sent_at,
+            note,
+        } => writing::on_delivered(app, key, kind, results, sent_at, note),
         Msg::ExternalEdited(result) => {
             writing::on_external(app, result);
             Vec::new()
@@ -576,6 +591,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         Overlay::LevelChoice { key: alert } => return alert::on_level_key(app, key, alert),
         Overlay::Prompt(p) => return alert::on_prompt_key(app, key, *p),
+        Overlay::Send(p) => return writing::on_send_key(app, key, *p),
+        Overlay::Call(p) => return writing::on_call_key(app, key, *p),
         Overlay::Audit {
             title,
             rows,
@@ -880,7 +897,9 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::SaveDraft
         | Action::PreviewReport
         | Action::ExternalEditor
-        | Action::DiscardDraft => return writing::editor_action(app, action),
+        | Action::DiscardDraft
+        | Action::SendReport => return writing::editor_action(app, action),
+        Action::LogCall => return writing::open_call(app),
         Action::NextPane
         | Action::PrevPane
         | Action::PaneSummary

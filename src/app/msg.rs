@@ -77,6 +77,15 @@ pub enum Msg {
     /// The rules file changed: new rules in force (`Ok`), or it is broken and the last good
     /// rules stay (`Err` with the problems, each naming file and line).
     Rules(Result<Box<crate::config::rules::Rules>, Vec<String>>),
+    /// A report delivery finished: each channel's result; `sent_at` when a written channel
+    /// succeeded (the clock stops then); `note` is how writing the structured note to CBC went.
+    Delivered {
+        key: AlertKey,
+        kind: ReportKind,
+        results: Vec<super::sending::ChannelResult>,
+        sent_at: Option<Timestamp>,
+        note: Result<(), String>,
+    },
     /// Rows for the audit view (newest first), with its title.
     Audit {
         title: String,
@@ -157,6 +166,16 @@ pub enum Effect {
     },
     /// Suspend the screen, edit `text` in `$EDITOR`, come back ([`Msg::ExternalEdited`]).
     ExternalEditor { text: String },
+    /// Deliver a report (outbox first; only failed channels on a retry) ([`Msg::Delivered`]).
+    SendReport(Box<super::sending::Delivery>),
+    /// Record a phone call in the journal.
+    LogCall {
+        org_key: String,
+        alert_id: String,
+        person: String,
+        outcome: String,
+        at: Timestamp,
+    },
     /// A desktop notification (or, without a desktop session, the bell).
     Notify { title: String, body: String },
 }

@@ -229,6 +229,254 @@ pub(super) fn editor_action(app: &mut App, action: Action) -> Vec<Effect> {
             e.confirm_discard = true;
             Vec::new()
         }
+        Action::SendReport => send(app),
         _ => Vec::new(),
     }
+}
+
+/// The rule and the facts for the report being edited: the send modal's contents.
+fn send_prompt(app: &App) -> Option<super::sending::SendPrompt> {
+    use super::sending::{Delivery, SendPrompt, targets};
+    let Screen::Editor { editor: e, .. } = &app.screen else {
+        return None;
+    };
+    let row = app.queue.get(&e.key);
+    let policy = row.map(|r| r.policy.as_str()).filter(|p| !p.is_empty());
+    let rule = app.rules.lookup(&e.org_key, policy, None);
+    let (targets, phones, unreachable) = targets(&rule);
+    let facts = super::report::Facts {
+        customer: app
+            .orgs
+            .get(e.key.org as usize)
+            .map(|o| o.name.clone())
+            .unwrap_or_default(),
+        device: row
+            .map(|r| r.device.as_str().to_string())
+            .unwrap_or_default(),
+        level: row.map(|r| r.level(&app.settings.levels).0),
+        ..Default::default()
+    };
+    let high = row.is_some_and(|r| r.level(&app.settings.levels).0 == super::triage::Level::High);
+    Some(SendPrompt {
+        delivery: Delivery {
+            key: e.key.clone(),
+            org_key: e.org_key.clone(),
+            kind: e.kind,
+            subject: super::report::subject(e.lang, &facts),
+            body: e.text(),
+            targets,
+            retry: false,
+        },
+        phones,
+        unreachable,
+        high,
+        scroll: 0,
+    })
+}
+
+fn send(app: &mut App) -> Vec<Effect> {
+    if app.settings.read_only {
+        app.toast(ToastLevel::Warning, "read-only mode: reports are not sent");
+        return Vec::new();
+    }
+    match send_prompt(app) {
+        Some(p) => {
+            app.overlay = Overlay::Send(Box::new(p));
+            // The draft is saved before it is sent: the outbox and the draft agree.
+            flush(app)
+        }
+        None => Vec::new(),
+    }
+}
+
+pub(super) fn on_send_key(
+    app: &mut App,
+    key: KeyEvent,
+    mut p: super::sending::SendPrompt,
+) -> Vec<Effect> {
+    app.dirty = true;
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('n') => {
+            app.overlay = Overlay::None;
+            Vec::new()
+        }
+        KeyCode::Enter | KeyCode::Char('y') => {
+            app.overlay = Overlay::None;
+            if p.delivery.targets.is_empty() {
+                app.toast(
+                    ToastLevel::Error,
+                    "nobody to send to: the customer's rule has no reachable contact for its channels (rules.toml)",
+                );
+                return Vec::new();
+            }
+            app.toast(
+                ToastLevel::Info,
+                format!("sending to {} recipient(s)…", p.delivery.targets.len()),
+            );
+            vec![Effect::SendReport(Box::new(p.delivery))]
+        }
+        KeyCode::Down | KeyCode::Char('j') => {
+            p.scroll = p.scroll.saturating_add(1);
+            app.overlay = Overlay::Send(Box::new(p));
+            Vec::new()
+        }
+        KeyCode::Up | KeyCode::Char('k') => {
+            p.scroll = p.scroll.saturating_sub(1);
+            app.overlay = Overlay::Send(Box::new(p));
+            Vec::new()
+        }
+        _ => {
+            app.overlay = Overlay::Send(Box::new(p));
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn on_delivered(
+    app: &mut App,
+    key: AlertKey,
+    kind: ReportKind,
+    results: Vec<super::sending::ChannelResult>,
+    sent_at: Option<Timestamp>,
+    note: Result<(), String>,
+) -> Vec<Effect> {
+    app.dirty = true;
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            r.result
+                .as_ref()
+                .err()
+                .map(|e| format!("{} {}: {e}", r.channel, r.shown))
+        })
+        .collect();
+    let ok = results.iter().filter(|r| r.result.is_ok()).count();
+    if failed.is_empty() {
+        app.toast(
+            ToastLevel::Info,
+            format!("{} report sent on {ok} channel(s)", kind.as_str()),
+        );
+    } else {
+        app.toast(
+            ToastLevel::Error,
+            format!(
+                "{} of {} channel(s) FAILED — send again to retry only those: {}",
+                failed.len(),
+                results.len(),
+                failed.join("; ")
+            ),
+        );
+    }
+    if let Err(e) = note {
+        app.toast(
+            ToastLevel::Warning,
+            format!("sent, but the note in CBC failed (other consoles do not see it yet): {e}"),
+        );
+    }
+    let Some(at) = sent_at else {
+        return Vec::new();
+    };
+    let mut l = app.ledgers.get(&key).cloned().unwrap_or_default();
+    let me = app.settings.analyst.clone();
+    let slot = match kind {
+        ReportKind::First => &mut l.first_report,
+        ReportKind::Second => &mut l.second_report,
+    };
+    slot.get_or_insert((at, me, String::new()));
+    app.ledgers.insert(key.clone(), l.clone());
+    if app
+        .queue
+        .update_row(&key, |r| super::alert::apply_ledger(r, &l))
+    {
+        app.recompute();
+    }
+    // High: the customer is called too; the alert says "phone pending" until it is logged.
+    let high = app
+        .queue
+        .get(&key)
+        .is_some_and(|r| r.level(&app.settings.levels).0 == super::triage::Level::High);
+    if high && kind == ReportKind::First {
+        app.phone_pending.insert(key.clone());
+        return open_call_for(app, key);
+    }
+    Vec::new()
+}
+
+pub(super) fn open_call(app: &mut App) -> Vec<Effect> {
+    let key = match &app.screen {
+        Screen::Detail(d) => Some(d.key.clone()),
+        Screen::Editor { editor, .. } => Some(editor.key.clone()),
+        Screen::Queue => app.queue.selected().map(|r| r.key.clone()),
+    };
+    match key {
+        Some(k) => open_call_for(app, k),
+        None => {
+            app.toast(ToastLevel::Warning, "no alert selected");
+            Vec::new()
+        }
+    }
+}
+
+fn open_call_for(app: &mut App, key: AlertKey) -> Vec<Effect> {
+    let org_key = app
+        .orgs
+        .get(key.org as usize)
+        .map(|o| o.org_key.clone())
+        .unwrap_or_default();
+    let policy = app
+        .queue
+        .get(&key)
+        .map(|r| r.policy.as_str().to_string())
+        .filter(|p| !p.is_empty());
+    let rule = app.rules.lookup(&org_key, policy.as_deref(), None);
+    let phones = rule
+        .contacts
+        .iter()
+        .filter_map(|c| c.phone.clone().map(|p| (c.name.clone(), p)))
+        .collect();
+    app.overlay = Overlay::Call(Box::new(super::sending::CallPrompt {
+        key: Some(key),
+        org_key,
+        phones,
+        ..Default::default()
+    }));
+    app.dirty = true;
+    Vec::new()
+}
+
+pub(super) fn on_call_key(
+    app: &mut App,
+    key: KeyEvent,
+    mut p: super::sending::CallPrompt,
+) -> Vec<Effect> {
+    app.dirty = true;
+    match key.code {
+        KeyCode::Esc => {
+            app.overlay = Overlay::None;
+            return Vec::new();
+        }
+        KeyCode::Tab | KeyCode::BackTab => p.field = 1 - p.field.min(1),
+        KeyCode::Backspace => p.backspace(),
+        KeyCode::Enter => {
+            if let Ok((person, outcome, at)) = p.confirm(app.now) {
+                app.overlay = Overlay::None;
+                let Some(k) = p.key.clone() else {
+                    return Vec::new();
+                };
+                app.phone_pending.remove(&k);
+                app.toast(ToastLevel::Info, "call logged");
+                return vec![Effect::LogCall {
+                    org_key: p.org_key.clone(),
+                    alert_id: k.id.to_string(),
+                    person,
+                    outcome,
+                    at,
+                }];
+            }
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => p.input(c),
+        _ => {}
+    }
+    app.overlay = Overlay::Call(Box::new(p));
+    Vec::new()
 }

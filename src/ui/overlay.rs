@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::centered;
 use super::queue::{band_mark, band_slot};
 use crate::app::pending::{ApprovalNeed, Field, Prompt};
+use crate::app::sending::{CallPrompt, SendPrompt};
 use crate::app::{Action, App, AuditRow, Mode, Overlay};
 use crate::config::theme::Slot;
 use crate::sla::Band;
@@ -17,6 +18,8 @@ pub(super) fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Overlay::Help { scroll } => help(app, frame, area, *scroll),
         Overlay::Palette(p) => palette(app, frame, area, p),
         Overlay::LevelChoice { .. } => level_choice(app, frame, area),
+        Overlay::Send(p) => send(app, frame, area, p),
+        Overlay::Call(p) => call(app, frame, area, p),
         Overlay::Prompt(p) => prompt(app, frame, area, p),
         Overlay::Audit {
             title,
@@ -25,6 +28,148 @@ pub(super) fn draw(app: &App, frame: &mut Frame, area: Rect) {
         } => audit(app, frame, area, title, rows, *scroll),
         Overlay::Filter { .. } | Overlay::None => {}
     }
+}
+
+fn send(app: &App, frame: &mut Frame, area: Rect, p: &SendPrompt) {
+    let t = &app.theme;
+    let safe = |s: &str| crate::text::display_safe(s);
+    let mut lines: Vec<Line> = Vec::new();
+    let label = |s: &str| Span::styled(format!(" {s:<9}"), t.style(Slot::PreviewLabel));
+    if p.high && !p.phones.is_empty() {
+        lines.push(Line::styled(
+            " High: call first, then log the call (L):",
+            t.style(Slot::BandWarning),
+        ));
+        for (name, phone) in &p.phones {
+            lines.push(Line::from(vec![
+                label("phone"),
+                Span::styled(
+                    format!("{} {}", safe(phone), safe(name)),
+                    t.style(Slot::PreviewValue),
+                ),
+            ]));
+        }
+    }
+    for tgt in &p.delivery.targets {
+        lines.push(Line::from(vec![
+            label(tgt.channel.as_str()),
+            Span::styled(
+                format!("{} <{}>", safe(&tgt.name), safe(&tgt.shown)),
+                t.style(Slot::PreviewValue),
+            ),
+        ]));
+    }
+    for ch in &p.unreachable {
+        lines.push(Line::styled(
+            format!(" {:<9}no contact for this channel in the rule", ch.as_str()),
+            t.style(Slot::ToastWarning),
+        ));
+    }
+    lines.push(Line::from(vec![
+        label("Subject"),
+        Span::styled(safe(&p.delivery.subject), t.style(Slot::PreviewValue)),
+    ]));
+    lines.push(Line::styled(" ─── body ───", t.style(Slot::Border)));
+    for l in p.delivery.body.lines() {
+        lines.push(Line::styled(
+            format!(" {}", safe(l)),
+            t.style(Slot::PreviewValue),
+        ));
+    }
+    let footer = Line::styled(
+        " y/Enter send · n/Esc back · ↑/↓ scroll — email: subject + body as text; Slack/Teams: the same as a message",
+        t.style(Slot::Muted),
+    );
+    let rect = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Slot::BandWarning))
+        .title(Span::styled(
+            " Send the report — nothing leaves until you confirm ",
+            t.style(Slot::BandWarning),
+        ));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, foot] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Min(1),
+        ratatui::layout::Constraint::Length(1),
+    ])
+    .areas(inner);
+    let max_scroll = (lines.len() as u16).saturating_sub(body.height);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(t.style(Slot::Base))
+            .scroll((p.scroll.min(max_scroll), 0)),
+        body,
+    );
+    frame.render_widget(Paragraph::new(footer), foot);
+}
+
+fn call(app: &App, frame: &mut Frame, area: Rect, p: &CallPrompt) {
+    let t = &app.theme;
+    let safe = |s: &str| crate::text::display_safe(s);
+    let mut lines: Vec<Line> = Vec::new();
+    if p.phones.is_empty() {
+        lines.push(Line::styled(
+            " (no phone number in the customer's rule)",
+            t.style(Slot::Muted),
+        ));
+    }
+    for (name, phone) in &p.phones {
+        lines.push(Line::styled(
+            format!(" ☎ {}  {}", safe(phone), safe(name)),
+            t.style(Slot::PreviewValue),
+        ));
+    }
+    let field = |label: &str, value: &str, focused: bool| {
+        Line::from(vec![
+            Span::styled(format!(" {label:<14}"), t.style(Slot::PreviewLabel)),
+            Span::styled(
+                safe(value),
+                if focused {
+                    t.style(Slot::Palette)
+                } else {
+                    t.style(Slot::PreviewValue)
+                },
+            ),
+            Span::styled(if focused { "_" } else { "" }, t.style(Slot::Muted)),
+        ])
+    };
+    lines.push(Line::raw(""));
+    lines.push(field("Person reached", &p.person, p.field == 0));
+    lines.push(field("Outcome", &p.outcome, p.field == 1));
+    lines.push(Line::raw(""));
+    lines.push(match &p.error {
+        Some(e) => Line::styled(format!(" {}", safe(e)), t.style(Slot::ToastError)),
+        None => Line::styled(
+            " Tab next field · Enter log the call · Esc later (phone stays pending)",
+            t.style(Slot::Muted),
+        ),
+    });
+    let rect = centered(
+        area,
+        74.min(area.width),
+        (lines.len() as u16 + 2).min(area.height),
+    );
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(Slot::Border))
+        .title(Span::styled(
+            " Log a phone call ",
+            t.style(Slot::HelpSection),
+        ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(t.style(Slot::Base)),
+        rect,
+    );
 }
 
 fn level_choice(app: &App, frame: &mut Frame, area: Rect) {
