@@ -5,8 +5,10 @@
 //! then ends the process), on SIGTERM / SIGHUP / SIGINT, and when the terminal goes away (a
 //! dropped SSH link: crossterm's event stream ends or errors — we leave instead of spinning).
 
+use std::future::Future;
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::queue::{OrgIdx, Row};
 use crate::app::{App, Effect, ExitReason, Msg, update};
@@ -54,20 +56,52 @@ impl Default for PollSettings {
 /// Messages the loop may have queued at once; pollers wait when it is full.
 const CHANNEL: usize = 256;
 
+/// The clients of the console's orgs (one per org, in `App::orgs` order).
+pub enum Clients {
+    Ready(Vec<Client>),
+    /// Built after the first frame is drawn (the demo's in-process simulator); the orgs show
+    /// "connecting" meanwhile. An error ends the console with that error.
+    Later(Pin<Box<dyn Future<Output = anyhow::Result<Vec<Client>>> + Send>>),
+}
+
+/// What starts the pollers: the channel, a poke per org, the settings.
+struct Pollers {
+    tx: mpsc::Sender<Msg>,
+    pokes: Vec<Arc<Notify>>,
+    poll: PollSettings,
+}
+
+impl Pollers {
+    fn spawn(&self, clients: Vec<Client>, tasks: &mut JoinSet<()>) {
+        for (i, (client, poke)) in clients.into_iter().zip(&self.pokes).enumerate() {
+            let (tx, poke, poll) = (self.tx.clone(), poke.clone(), self.poll.clone());
+            tasks.spawn(poll_org(i as OrgIdx, client, tx, poke, poll));
+        }
+    }
+}
+
 /// Runs the console until the analyst quits or a signal arrives; returns why it stopped.
 pub async fn run(
     mut app: App,
-    clients: Vec<Client>,
+    clients: Clients,
     poll: PollSettings,
     notifier: Notifier,
 ) -> anyhow::Result<ExitReason> {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut tasks = JoinSet::new();
-    let pokes: Vec<Arc<Notify>> = clients.iter().map(|_| Arc::new(Notify::new())).collect();
-    for (i, client) in clients.into_iter().enumerate() {
-        let (tx, poke, poll) = (tx.clone(), pokes[i].clone(), poll.clone());
-        tasks.spawn(poll_org(i as OrgIdx, client, tx, poke, poll));
-    }
+    let pollers = Pollers {
+        tx,
+        pokes: app.orgs.iter().map(|_| Arc::new(Notify::new())).collect(),
+        poll,
+    };
+    let pending = match clients {
+        Clients::Ready(clients) => {
+            pollers.spawn(clients, &mut tasks);
+            None
+        }
+        // On a worker thread: the loop draws while it runs.
+        Clients::Later(connect) => Some(tokio::spawn(connect)),
+    };
 
     let mut terminal = init_terminal()?;
     install_panic_hook();
@@ -80,7 +114,8 @@ pub async fn run(
         &mut terminal,
         &mut rx,
         &mut tasks,
-        &pokes,
+        &pollers,
+        pending,
         notifier,
     )
     .await;
@@ -115,7 +150,8 @@ async fn event_loop(
     terminal: &mut Tty,
     rx: &mut mpsc::Receiver<Msg>,
     tasks: &mut JoinSet<()>,
-    pokes: &[Arc<Notify>],
+    pollers: &Pollers,
+    mut pending: Option<JoinHandle<anyhow::Result<Vec<Client>>>>,
     notifier: Notifier,
 ) -> anyhow::Result<ExitReason> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -158,6 +194,17 @@ async fn event_loop(
             _ = sigterm.recv() => Some(Msg::Shutdown(ExitReason::Terminate)),
             _ = sighup.recv() => Some(Msg::Shutdown(ExitReason::Hangup)),
             _ = sigint.recv() => Some(Msg::Shutdown(ExitReason::Interrupt)),
+            connected = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
+                pending = None;
+                match connected {
+                    Ok(Ok(clients)) => {
+                        pollers.spawn(clients, tasks);
+                        None
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => return Err(anyhow::anyhow!("connecting the orgs failed: {e}")),
+                }
+            }
             Some(joined) = tasks.join_next() => match joined {
                 Err(e) if e.is_panic() => Some(Msg::TaskFailed("a poller stopped unexpectedly (see the log)".into())),
                 _ => None,
@@ -169,7 +216,7 @@ async fn event_loop(
         }
         for msg in pending {
             for effect in update(app, msg) {
-                run_effect(effect, terminal, pokes, notifier);
+                run_effect(effect, terminal, &pollers.pokes, notifier);
             }
         }
         if let Some(reason) = app.quit {

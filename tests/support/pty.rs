@@ -37,6 +37,8 @@ pub struct Opts {
     /// child: closing the master sends it SIGHUP). Without it the child only gets its own
     /// process group, and a closed master shows only as EIO on read and write.
     pub controlling_tty: bool,
+    /// Extra environment for the child (on top of PATH, TERM and HOME).
+    pub env: Vec<(String, String)>,
 }
 
 impl Opts {
@@ -45,6 +47,7 @@ impl Opts {
             cols,
             rows,
             controlling_tty: true,
+            env: Vec::new(),
         }
     }
 }
@@ -209,6 +212,7 @@ impl PtyProc {
             )
             .env("TERM", "xterm-256color")
             .env("HOME", home.path())
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .current_dir(home.path())
             .stdin(Stdio::from(slave.try_clone().expect("dup slave")))
             .stdout(Stdio::from(slave.try_clone().expect("dup slave")))
