@@ -131,6 +131,11 @@ impl EffectRunner {
         }
     }
 
+    /// The orgs' clients, once they exist (the demo builds them after the first frame).
+    pub fn set_clients(&mut self, clients: Vec<Client>) {
+        self.clients = clients;
+    }
+
     /// Runs one effect; returns what only the loop can do with the terminal, if anything.
     /// `leaving`: the process is about to exit, so drafts are saved before this returns.
     pub fn run(&mut self, effect: Effect, leaving: bool) -> Option<Terminal> {

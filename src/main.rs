@@ -269,14 +269,23 @@ mod console {
         Env, config_dir, load_config, load_keymap, load_theme, no_color, resolve_orgs,
     };
     use socdeck::notify::Notifier;
-    use socdeck::runtime::PollSettings;
+    use socdeck::runtime::{Clients, PollSettings};
+    use socdeck::sim::SimHandle;
+    use socdeck::sim::replay::Replay;
+    use socdeck::sim::scenario::Generator;
+    use socdeck::sim::world::StorySource;
+    use std::sync::{Arc, Mutex};
+
+    use anyhow::Context as _;
 
     pub async fn run(creds: &socdeck::commands::CredentialArgs, opts: ConsoleOpts) -> ExitCode {
         let env = Env::from_process();
         let log = init_file_logging(&env);
 
         // Orgs and clients: the in-process simulator for --demo, else the configured tenants.
-        let mut sim = None;
+        // The demo's simulator starts after the first frame (building a 10k backlog takes most
+        // of a second): its orgs show "connecting" until it serves.
+        let sim: Arc<Mutex<Option<SimHandle>>> = Arc::default();
         let (config, orgs, clients, mut warnings) = if opts.demo {
             let loaded = match load_config(&env, creds.config.as_deref()) {
                 Ok(l) => l,
@@ -292,38 +301,62 @@ mod console {
                 replay: opts.scenario.replay.clone(),
                 ..SimOptions::default()
             };
-            let handle = match socdeck::sim::start(sim_opts).await {
-                Ok(h) => h,
-                Err(e) => {
-                    eprintln!("socdeck --demo: cannot start the simulator: {e:#}");
-                    return ExitCode::FAILURE;
-                }
+            // The story source now (cheap for the generator; a replay file is read here, so a
+            // bad one is reported before the screen changes): it names the orgs.
+            let source: Box<dyn StorySource> = match &sim_opts.replay {
+                Some(path) => match Replay::load(path, sim_opts.keep_times) {
+                    Ok(r) => Box::new(r),
+                    Err(e) => {
+                        eprintln!(
+                            "socdeck --demo: cannot start the simulator: loading replay file {}: {e:#}",
+                            path.display()
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                },
+                None => Box::new(Generator::new(
+                    sim_opts.seed,
+                    sim_opts.orgs,
+                    sim_opts.backlog,
+                )),
             };
-            let mut orgs = Vec::new();
-            let mut clients = Vec::new();
-            for (key, name) in handle.orgs() {
-                let token = match Token::new(handle.token()) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!("socdeck --demo: {e}");
-                        return ExitCode::FAILURE;
-                    }
-                };
-                let mut cfg = ClientConfig::new(handle.url(), &key, token);
-                // The simulator's own CA: verification stays on in the demo too.
-                cfg.ca_pem = Some(handle.ca_pem().as_bytes().to_vec());
-                cfg.read_only = opts.read_only || loaded.config.read_only;
-                match Client::new(cfg) {
-                    Ok(c) => clients.push(c),
-                    Err(e) => {
-                        eprintln!("socdeck --demo: {e}");
-                        return ExitCode::FAILURE;
-                    }
+            let specs: Vec<(String, String)> = source
+                .orgs()
+                .into_iter()
+                .map(|o| (o.org_key, o.name))
+                .collect();
+            let orgs = specs
+                .iter()
+                .map(|(key, name)| OrgState::new(name.clone(), key.clone()))
+                .collect();
+            let read_only = opts.read_only || loaded.config.read_only;
+            let slot = sim.clone();
+            let connect = async move {
+                let handle = socdeck::sim::server::start_with_source(sim_opts, source)
+                    .await
+                    .context("--demo: cannot start the simulator")?;
+                anyhow::ensure!(
+                    handle.orgs() == specs,
+                    "--demo: the simulator's orgs are not the ones shown"
+                );
+                let mut clients = Vec::new();
+                for (key, _) in handle.orgs() {
+                    let token = Token::new(handle.token()).context("--demo")?;
+                    let mut cfg = ClientConfig::new(handle.url(), &key, token);
+                    // The simulator's own CA: verification stays on in the demo too.
+                    cfg.ca_pem = Some(handle.ca_pem().as_bytes().to_vec());
+                    cfg.read_only = read_only;
+                    clients.push(Client::new(cfg).context("--demo")?);
                 }
-                orgs.push(OrgState::new(name, key));
-            }
-            sim = Some(handle);
-            (loaded.config, orgs, clients, loaded.warnings)
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+                Ok(clients)
+            };
+            (
+                loaded.config,
+                orgs,
+                Clients::Later(Box::pin(connect)),
+                loaded.warnings,
+            )
         } else {
             let resolved = match resolve_orgs(creds, &env) {
                 Ok(r) => r,
@@ -356,7 +389,12 @@ mod console {
                 }
                 orgs.push(state);
             }
-            (resolved.config, orgs, clients, resolved.warnings)
+            (
+                resolved.config,
+                orgs,
+                Clients::Ready(clients),
+                resolved.warnings,
+            )
         };
 
         let dir = config_dir(&env, creds.config.as_deref()).unwrap_or_default();
@@ -408,8 +446,12 @@ mod console {
         let mut rules_path = config.rules_path(&env, &config_file);
         // The demo brings its own customer rules (one org isolates at once, the others only
         // after approval; Japanese and English reports) unless the analyst has a rules file.
-        let _demo_rules = match (&sim, rules_path.exists()) {
-            (Some(handle), false) => match demo_rules(&handle.orgs()) {
+        let demo_orgs: Vec<(String, String)> = orgs
+            .iter()
+            .map(|o: &OrgState| (o.org_key.clone(), o.name.clone()))
+            .collect();
+        let _demo_rules = match (opts.demo, rules_path.exists()) {
+            (true, false) => match demo_rules(&demo_orgs) {
                 Ok((tmp, path)) => {
                     rules_path = path;
                     Some(tmp)
@@ -470,9 +512,8 @@ mod console {
             rules: Some(rules),
         };
         let result = socdeck::runtime::run(app, console).await;
-        if let Some(handle) = sim {
-            drop(handle);
-        }
+        // The simulator stops with the console.
+        drop(sim.lock().unwrap_or_else(|p| p.into_inner()).take());
         match result {
             Ok(reason) => ExitCode::from(reason.exit_code()),
             Err(e) => {

@@ -6,8 +6,10 @@
 //! dropped SSH link: crossterm's event stream ends or errors — we leave instead of spinning).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::ledger::Ledger;
 use crate::app::queue::{OrgIdx, Row};
@@ -59,9 +61,17 @@ impl Default for PollSettings {
 /// Messages the loop may have queued at once; pollers wait when it is full.
 const CHANNEL: usize = 256;
 
+/// The clients of the console's orgs (one per org, in `App::orgs` order).
+pub enum Clients {
+    Ready(Vec<Client>),
+    /// Built after the first frame is drawn (the demo's in-process simulator); the orgs show
+    /// "connecting" meanwhile. An error ends the console with that error.
+    Later(Pin<Box<dyn Future<Output = anyhow::Result<Vec<Client>>> + Send>>),
+}
+
 /// Everything the console's tasks need besides the model.
 pub struct Console {
-    pub clients: Vec<Client>,
+    pub clients: Clients,
     pub poll: PollSettings,
     pub notifier: Notifier,
     pub actions: ActionSettings,
@@ -93,6 +103,36 @@ async fn watch_rules(mut watcher: RulesWatcher, tx: mpsc::Sender<Msg>) {
     }
 }
 
+/// What starts the pollers and the start-up reconciliation once the clients exist.
+struct Pollers {
+    tx: mpsc::Sender<Msg>,
+    pokes: Vec<Arc<Notify>>,
+    poll: PollSettings,
+    journal: Option<JournalHandle>,
+}
+
+impl Pollers {
+    fn spawn(&self, clients: &[Client], tasks: &mut JoinSet<()>) {
+        for (i, (client, poke)) in clients.iter().cloned().zip(&self.pokes).enumerate() {
+            let (tx, poke, poll) = (self.tx.clone(), poke.clone(), self.poll.clone());
+            tasks.spawn(poll_org(i as OrgIdx, client, tx, poke, poll));
+        }
+        if let Some(j) = self.journal.clone() {
+            // Actions an earlier run left without an outcome: settle them by reading CBC.
+            let (clients, tx) = (clients.to_vec(), self.tx.clone());
+            let keys: Vec<String> = clients.iter().map(|c| c.org_key().to_string()).collect();
+            tasks.spawn(async move {
+                let index = |k: &str| keys.iter().position(|x| x == k).map(|i| i as OrgIdx);
+                let rows = reconcile(&clients, index, &j).await;
+                if !rows.is_empty() {
+                    let title = "Unfinished actions of an earlier run, reconciled with CBC".into();
+                    let _ = tx.send(Msg::Audit { title, rows }).await;
+                }
+            });
+        }
+    }
+}
+
 /// Runs the console until the analyst quits or a signal arrives; returns why it stopped.
 pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
     let Console {
@@ -105,28 +145,32 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
     } = console;
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut tasks = JoinSet::new();
-    let pokes: Vec<Arc<Notify>> = clients.iter().map(|_| Arc::new(Notify::new())).collect();
-    for (i, client) in clients.iter().cloned().enumerate() {
-        let (tx, poke, poll) = (tx.clone(), pokes[i].clone(), poll.clone());
-        tasks.spawn(poll_org(i as OrgIdx, client, tx, poke, poll));
-    }
-    if let Some(j) = journal.clone() {
-        // Actions an earlier run left without an outcome: settle them by reading CBC.
-        let (clients, tx) = (clients.clone(), tx.clone());
-        let keys: Vec<String> = clients.iter().map(|c| c.org_key().to_string()).collect();
-        tasks.spawn(async move {
-            let index = |k: &str| keys.iter().position(|x| x == k).map(|i| i as OrgIdx);
-            let rows = reconcile(&clients, index, &j).await;
-            if !rows.is_empty() {
-                let title = "Unfinished actions of an earlier run, reconciled with CBC".into();
-                let _ = tx.send(Msg::Audit { title, rows }).await;
-            }
-        });
-    }
+    let pollers = Pollers {
+        tx: tx.clone(),
+        pokes: app.orgs.iter().map(|_| Arc::new(Notify::new())).collect(),
+        poll,
+        journal: journal.clone(),
+    };
     if let Some(w) = rules {
         tasks.spawn(watch_rules(w, tx.clone()));
     }
-    let runner = EffectRunner::new(clients, tx.clone(), pokes, notifier, actions, journal);
+    let mut runner = EffectRunner::new(
+        Vec::new(),
+        tx.clone(),
+        pollers.pokes.clone(),
+        notifier,
+        actions,
+        journal,
+    );
+    let pending = match clients {
+        Clients::Ready(clients) => {
+            pollers.spawn(&clients, &mut tasks);
+            runner.set_clients(clients);
+            None
+        }
+        // On a worker thread: the loop draws while it runs.
+        Clients::Later(connect) => Some(tokio::spawn(connect)),
+    };
 
     let mut terminal = init_terminal()?;
     install_panic_hook();
@@ -134,7 +178,16 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(Timestamp::now()));
 
-    let result = event_loop(&mut app, &mut terminal, &mut rx, &mut tasks, runner).await;
+    let result = event_loop(
+        &mut app,
+        &mut terminal,
+        &mut rx,
+        &mut tasks,
+        &pollers,
+        pending,
+        runner,
+    )
+    .await;
     tasks.abort_all();
     // Default rendition and a visible cursor before leaving (the wire backend carries its
     // state across frames). On a lost terminal this fails quietly: nothing may `eprintln!` to
@@ -185,6 +238,8 @@ async fn event_loop(
     terminal: &mut Tty,
     rx: &mut mpsc::Receiver<Msg>,
     tasks: &mut JoinSet<()>,
+    pollers: &Pollers,
+    mut pending: Option<JoinHandle<anyhow::Result<Vec<Client>>>>,
     mut runner: EffectRunner,
 ) -> anyhow::Result<ExitReason> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -227,6 +282,18 @@ async fn event_loop(
             _ = sigterm.recv() => Some(Msg::Shutdown(ExitReason::Terminate)),
             _ = sighup.recv() => Some(Msg::Shutdown(ExitReason::Hangup)),
             _ = sigint.recv() => Some(Msg::Shutdown(ExitReason::Interrupt)),
+            connected = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
+                pending = None;
+                match connected {
+                    Ok(Ok(clients)) => {
+                        pollers.spawn(&clients, tasks);
+                        runner.set_clients(clients);
+                        None
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => return Err(anyhow::anyhow!("connecting the orgs failed: {e}")),
+                }
+            }
             Some(joined) = tasks.join_next() => match joined {
                 Err(e) if e.is_panic() => Some(Msg::TaskFailed("a background task stopped unexpectedly (see the log)".into())),
                 _ => None,

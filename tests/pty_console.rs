@@ -207,6 +207,38 @@ fn demo_countdown_goes_down_on_screen_and_q_restores_the_terminal() {
     assert!(p.leftovers().is_empty(), "{:?}", p.leftovers());
 }
 
+/// `--demo` draws before its simulator is up; when the simulator then fails to start (here: no
+/// temporary directory for its certificate), the console leaves with the reason, on a restored
+/// terminal.
+#[test]
+fn demo_simulator_failure_after_the_first_frame_restores_the_terminal() {
+    let mut p = PtyProc::spawn(
+        &["--demo", "--rate", "0", "--backlog", "2000"],
+        Opts {
+            env: vec![("TMPDIR".into(), "/nonexistent/socdeck-tmp".into())],
+            ..Opts::size(80, 24)
+        },
+    );
+    let exit = p
+        .wait_exit(STARTUP)
+        .unwrap_or_else(|| panic!("still running\n{}", p.screen_text()));
+    let modes = p.local_modes();
+    assert_ne!(modes & libc::ICANON, 0, "canonical mode is not restored");
+    p.drain();
+    let out = p.output();
+    assert_eq!(exit.code, Some(1), "{exit:?}");
+    // The first frame was drawn (orgs connecting) before the failure.
+    let frame = String::from_utf8_lossy(&out);
+    assert!(frame.contains("connecting"), "no first frame: {frame:?}");
+    restored(&out).unwrap();
+    let text = p.screen_text();
+    assert!(
+        text.contains("socdeck: --demo: cannot start the simulator")
+            && text.contains("temporary directory"),
+        "{text}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. RELIABILITY E2: signals on a live pty
 // ---------------------------------------------------------------------------------------------

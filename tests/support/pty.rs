@@ -40,6 +40,8 @@ pub struct Opts {
     /// Run with this `HOME` (kept by the caller, e.g. to restart in it) instead of a fresh
     /// temporary one.
     pub home: Option<PathBuf>,
+    /// Extra environment for the child (on top of PATH, TERM and HOME).
+    pub env: Vec<(String, String)>,
 }
 
 impl Opts {
@@ -49,6 +51,7 @@ impl Opts {
             rows,
             controlling_tty: true,
             home: None,
+            env: Vec::new(),
         }
     }
 }
@@ -225,6 +228,7 @@ impl PtyProc {
             )
             .env("TERM", "xterm-256color")
             .env("HOME", &home)
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&home)
             .stdin(Stdio::from(slave.try_clone().expect("dup slave")))
             .stdout(Stdio::from(slave.try_clone().expect("dup slave")))
