@@ -734,3 +734,36 @@ async fn plain_http_webhook_only_on_loopback() {
     );
     assert!(!shown.contains("SECRETTOKEN"), "{shown}");
 }
+
+#[tokio::test]
+async fn webhook_redirect_is_not_followed_and_silence_times_out() {
+    let sink = WebhookSink::start().await.unwrap();
+    let http = webhook_client(Some(&sink.ca_pem()), Duration::from_secs(10)).unwrap();
+    sink.fail_next(1, 307);
+    let err = send_webhook(
+        &http,
+        Channel::Teams,
+        &sink.url(TEAMS_PATH),
+        &japanese(),
+        "k",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, DeliverError::Http { status: 307, .. }),
+        "{err:?}"
+    );
+    assert_eq!(sink.requests().len(), 1);
+
+    // Accepted by the kernel, never answered: the client's timeout ends the call.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}{SLACK_PATH}", listener.local_addr().unwrap());
+    let quick = webhook_client(None, Duration::from_millis(300)).unwrap();
+    let started = std::time::Instant::now();
+    let err = send_webhook(&quick, Channel::Slack, &url, &japanese(), "k")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeliverError::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!format!("{err:?}").contains("SLACKTOKEN"));
+}

@@ -34,7 +34,7 @@ pub async fn send_email(
     match tokio::time::timeout(cfg.timeout, transport.send(mail)).await {
         Err(_) => Err(DeliverError::Timeout {
             target,
-            after: cfg.timeout,
+            after: Some(cfg.timeout),
         }),
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(classify(&e, target, cfg)),
@@ -224,7 +224,7 @@ fn classify(e: &lettre::transport::smtp::Error, target: String, cfg: &SmtpConfig
     if e.is_timeout() {
         return DeliverError::Timeout {
             target,
-            after: cfg.timeout,
+            after: Some(cfg.timeout),
         };
     }
     if let Some(tls) = find_in_chain::<rustls::Error>(e) {
@@ -244,7 +244,7 @@ fn classify(e: &lettre::transport::smtp::Error, target: String, cfg: &SmtpConfig
         Some(std::io::ErrorKind::TimedOut) => {
             return DeliverError::Timeout {
                 target,
-                after: cfg.timeout,
+                after: Some(cfg.timeout),
             };
         }
         _ => {}

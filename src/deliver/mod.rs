@@ -249,10 +249,22 @@ pub enum DeliverError {
         status: u16,
         excerpt: String,
     },
-    #[error("{target}: timed out after {}s", .after.as_secs_f32())]
-    Timeout { target: String, after: Duration },
+    /// `after` is the limit that ran out, when known (a caller's reqwest client may have its
+    /// own, shorter one).
+    #[error("{target}: timed out{}", after_text(.after))]
+    Timeout {
+        target: String,
+        after: Option<Duration>,
+    },
     #[error("{target}: network error: {detail}")]
     Network { target: String, detail: String },
+}
+
+fn after_text(after: &Option<Duration>) -> String {
+    match after {
+        Some(d) => format!(" after {}s", d.as_secs_f32()),
+        None => String::new(),
+    }
 }
 
 impl DeliverError {

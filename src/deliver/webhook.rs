@@ -13,7 +13,7 @@ use super::{
     is_loopback_host, slack_payload, teams_payload,
 };
 
-/// Default bound on one webhook call when the client has none shorter.
+/// Bound on one webhook call, whatever the client's own timeout (which applies if shorter).
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Characters of a failed response's body kept in the error.
 const EXCERPT_CHARS: usize = 200;
@@ -114,16 +114,27 @@ pub async fn send_webhook(
         )));
     }
 
-    let resp = http
-        .post(parsed.clone())
-        .timeout(WEBHOOK_TIMEOUT)
-        .header("Idempotency-Key", idempotency_key)
-        .json(&payload)
-        .send()
-        .await
-        .map_err(|e| request_error(e, &target))?;
-    let status = resp.status();
-    let body = read_limited(resp).await;
+    // An outer bound rather than RequestBuilder::timeout, which would *replace* a shorter
+    // timeout the caller's client has.
+    let call = async {
+        let resp = http
+            .post(parsed.clone())
+            .header("Idempotency-Key", idempotency_key)
+            .json(&payload)
+            .send()
+            .await?;
+        let status = resp.status();
+        Ok::<_, reqwest::Error>((status, read_limited(resp).await))
+    };
+    let (status, body) = match tokio::time::timeout(WEBHOOK_TIMEOUT, call).await {
+        Err(_) => {
+            return Err(DeliverError::Timeout {
+                target,
+                after: Some(WEBHOOK_TIMEOUT),
+            });
+        }
+        Ok(r) => r.map_err(|e| request_error(e, &target))?,
+    };
     let excerpt = excerpt(&body, &parsed);
     if !status.is_success() {
         return Err(DeliverError::Http {
@@ -189,7 +200,7 @@ fn request_error(e: reqwest::Error, target: &str) -> DeliverError {
     if e.is_timeout() {
         return DeliverError::Timeout {
             target,
-            after: WEBHOOK_TIMEOUT,
+            after: None,
         };
     }
     if let Some(tls) = find_in_chain::<rustls::Error>(&e) {
@@ -202,7 +213,7 @@ fn request_error(e: reqwest::Error, target: &str) -> DeliverError {
         Some(std::io::ErrorKind::ConnectionRefused) => DeliverError::Refused { target },
         Some(std::io::ErrorKind::TimedOut) => DeliverError::Timeout {
             target,
-            after: WEBHOOK_TIMEOUT,
+            after: None,
         },
         _ => {
             // The innermost cause; hyper/io messages do not contain the URL.
