@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod cbc;
 pub mod commands;
 pub mod config;
+pub mod deliver;
 pub mod effects;
 pub mod investigate;
 pub mod journal;

@@ -48,7 +48,7 @@ mod file;
 mod ini;
 pub mod keymap;
 mod paths;
-mod perms;
+pub(crate) mod perms;
 pub mod rules;
 pub mod theme;
 
