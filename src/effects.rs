@@ -40,6 +40,10 @@ pub struct ActionSettings {
     /// How often the device is read while waiting.
     pub checkin_poll: Duration,
     pub lateral_window: SignedDuration,
+    /// Where report email goes out (`[smtp]`, or the demo's mail sink).
+    pub smtp: Option<crate::deliver::SmtpConfig>,
+    /// The client for Slack/Teams webhooks.
+    pub webhooks: Option<reqwest::Client>,
 }
 
 impl Default for ActionSettings {
@@ -51,6 +55,8 @@ impl Default for ActionSettings {
             checkin_timeout: Duration::from_secs(900),
             checkin_poll: Duration::from_secs(5),
             lateral_window: SignedDuration::from_hours(24),
+            smtp: None,
+            webhooks: None,
         }
     }
 }
@@ -98,6 +104,67 @@ pub fn edit_externally(text: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "the file is not UTF-8; the draft is unchanged".into())
 }
 
+/// The demo's loopback mailbox and webhook receiver.
+#[derive(Clone)]
+pub struct DemoSinks {
+    pub mail: Arc<crate::deliver::sink::MailSink>,
+    pub hooks: Arc<crate::deliver::sink::WebhookSink>,
+}
+
+impl DemoSinks {
+    /// SMTP settings that deliver to the demo mailbox (plain text: loopback only).
+    pub fn smtp(&self) -> crate::deliver::SmtpConfig {
+        crate::deliver::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: self.mail.addr().port(),
+            tls: crate::deliver::SmtpTls::None,
+            from: "socdeck demo SOC <soc@socdeck-demo.example>".into(),
+            username: None,
+            password: None,
+            ca_pem: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// What arrived, newest first, as audit-view lines.
+    pub fn rows(&self) -> Vec<AuditRow> {
+        let now = Timestamp::now();
+        let mut rows: Vec<AuditRow> = self
+            .mail
+            .messages()
+            .iter()
+            .map(|m| {
+                let text = m.data_text();
+                let subject = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Subject: "))
+                    .unwrap_or("")
+                    .to_string();
+                AuditRow {
+                    at: now,
+                    analyst: m.from.clone(),
+                    what: "email".into(),
+                    target: m.to.join(", "),
+                    outcome: format!("{subject} ({} bytes)", m.data.len()),
+                }
+            })
+            .collect();
+        rows.extend(self.hooks.requests().iter().map(|r| AuditRow {
+            at: now,
+            analyst: "webhook".into(),
+            what: r.path.split('/').nth(1).unwrap_or("webhook").to_string(),
+            target: r.path.clone(),
+            outcome: format!(
+                "HTTP {} · {}",
+                r.status,
+                r.body.to_string().chars().take(120).collect::<String>()
+            ),
+        }));
+        rows.reverse();
+        rows
+    }
+}
+
 /// How long a workflow job may take before the outcome is read back instead.
 const JOB_WAIT: Duration = Duration::from_secs(30);
 
@@ -109,6 +176,7 @@ pub struct EffectRunner {
     settings: Arc<ActionSettings>,
     journal: Option<JournalHandle>,
     detail_task: Option<JoinHandle<()>>,
+    sinks: Option<DemoSinks>,
 }
 
 impl EffectRunner {
@@ -128,7 +196,13 @@ impl EffectRunner {
             settings: Arc::new(settings),
             journal,
             detail_task: None,
+            sinks: None,
         }
+    }
+
+    /// The demo's mailbox, for the mailbox view.
+    pub fn set_sinks(&mut self, sinks: Option<DemoSinks>) {
+        self.sinks = sinks;
     }
 
     /// The orgs' clients, once they exist (the demo builds them after the first frame).
@@ -310,24 +384,34 @@ impl EffectRunner {
                 });
             }
             Effect::SendReport(d) => {
-                // Delivery (SMTP, Slack, Teams) is being wired in: until then nothing is sent
-                // and the analyst is told so; the draft stays and the clock keeps running.
-                let results = d
-                    .targets
-                    .iter()
-                    .map(|t| crate::app::sending::ChannelResult {
-                        channel: t.channel.as_str().to_string(),
-                        shown: t.shown.clone(),
-                        result: Err("delivery is not available in this build yet".into()),
-                    })
-                    .collect();
-                let _ = self.tx.try_send(Msg::Delivered {
-                    key: d.key,
-                    kind: d.kind,
-                    results,
-                    sent_at: None,
-                    note: Ok(()),
+                let ctx = crate::sender::SendCtx {
+                    journal: self.journal.clone(),
+                    client: self.clients.get(d.key.org as usize).cloned(),
+                    analyst: self.settings.analyst.clone(),
+                    smtp: self.settings.smtp.clone(),
+                    http: self.settings.webhooks.clone(),
+                };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let msg = crate::sender::deliver(ctx, *d).await;
+                    let _ = tx.send(msg).await;
                 });
+            }
+            Effect::LoadMailbox => {
+                let (title, rows) = match &self.sinks {
+                    Some(s) => (
+                        format!(
+                            "Demo mailbox (smtp://{}) and webhook receiver — what customers got",
+                            s.mail.addr()
+                        ),
+                        s.rows(),
+                    ),
+                    None => (
+                        "No demo mailbox: reports go to the customers' real channels".into(),
+                        Vec::new(),
+                    ),
+                };
+                let _ = self.tx.try_send(Msg::Audit { title, rows });
             }
             Effect::LoadAudit => {
                 let (tx, journal) = (self.tx.clone(), self.journal.clone());

@@ -13,6 +13,7 @@ pub mod investigate;
 pub mod journal;
 pub mod notify;
 pub mod runtime;
+pub mod sender;
 pub mod sim;
 pub mod sla;
 pub mod text;

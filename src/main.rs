@@ -441,6 +441,13 @@ mod console {
             config.notify.bell,
             |k| env.var(k),
         );
+        let smtp = match config.smtp.to_smtp_config(&env, &config_file) {
+            Ok(s) => s,
+            Err(e) => {
+                warnings.push(format!("[smtp]: {e}; email reports cannot be sent"));
+                None
+            }
+        };
         // Customer rules: a broken file is reported and the built-in safe rule applies
         // (isolation only after approval) until it is fixed; the watcher reloads it.
         let mut rules_path = config.rules_path(&env, &config_file);
@@ -450,8 +457,20 @@ mod console {
             .iter()
             .map(|o: &OrgState| (o.org_key.clone(), o.name.clone()))
             .collect();
+        // The demo delivers to a mailbox and a webhook receiver on loopback (shown with `M`).
+        let sinks = if opts.demo {
+            match demo_sinks().await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    warnings.push(format!("demo mailbox not started: {e}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let _demo_rules = match (opts.demo, rules_path.exists()) {
-            (true, false) => match demo_rules(&demo_orgs) {
+            (true, false) => match demo_rules(&demo_orgs, sinks.as_ref()) {
                 Ok((tmp, path)) => {
                     rules_path = path;
                     Some(tmp)
@@ -507,9 +526,20 @@ mod console {
                 checkin_timeout: Duration::from_secs(config.quarantine.checkin_timeout_s),
                 low_closure: config.triage.low_closure_reason.clone(),
                 fp_closure: config.triage.fp_closure_reason.clone(),
+                smtp: match &sinks {
+                    Some(s) => Some(s.smtp()),
+                    None => smtp,
+                },
+                webhooks: socdeck::deliver::webhook_client(
+                    sinks.as_ref().map(|s| s.hooks.ca_pem()).as_deref(),
+                    socdeck::sender::WEBHOOK_TIMEOUT,
+                )
+                .map_err(|e| tracing::error!(error = %e, "no webhook client"))
+                .ok(),
             },
             journal,
             rules: Some(rules),
+            sinks,
         };
         let result = socdeck::runtime::run(app, console).await;
         // The simulator stops with the console.
@@ -523,25 +553,49 @@ mod console {
         }
     }
 
+    /// The demo's loopback mailbox (plain SMTP on 127.0.0.1) and HTTPS webhook receiver.
+    async fn demo_sinks() -> std::io::Result<socdeck::effects::DemoSinks> {
+        use socdeck::deliver::sink::{MailSink, MailSinkOptions, SinkTls, WebhookSink};
+        let mail = MailSink::start(MailSinkOptions {
+            tls: SinkTls::Plain,
+            credentials: None,
+        })
+        .await?;
+        let hooks = WebhookSink::start().await?;
+        Ok(socdeck::effects::DemoSinks {
+            mail: std::sync::Arc::new(mail),
+            hooks: std::sync::Arc::new(hooks),
+        })
+    }
+
     /// A rules file for the demo's orgs in a private temporary directory.
-    fn demo_rules(orgs: &[(String, String)]) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+    fn demo_rules(
+        orgs: &[(String, String)],
+        sinks: Option<&socdeck::effects::DemoSinks>,
+    ) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
         let dir = tempfile::Builder::new().prefix("socdeck-demo-").tempdir()?;
         let mut text = String::from(
             "# socdeck --demo: customer rules for the simulator's orgs (edit me: reloaded live)\n\
              [default]\nisolation = \"approval\"\nreport_language = \"en\"\nchannels = [\"email\"]\n",
         );
         for (i, (key, name)) in orgs.iter().enumerate() {
-            let (isolation, lang) = match i % 3 {
-                0 => ("immediate", "ja"),
-                1 => ("approval", "en"),
-                _ => ("approval", "ja"),
+            let (isolation, lang, hook) = match i % 3 {
+                0 => ("immediate", "ja", "slack"),
+                1 => ("approval", "en", "teams"),
+                _ => ("approval", "ja", "slack"),
             };
             text.push_str(&format!(
                 "\n[[org]]\norg_key = \"{key}\"\nisolation = \"{isolation}\"\nreport_language = \"{lang}\"\n\
-                 channels = [\"email\", \"phone\"]\n  [[org.contacts]]\n  name = \"{name} security desk\"\n  \
+                 channels = [\"phone\", \"email\", \"{hook}\"]\n  [[org.contacts]]\n  name = \"{name} security desk\"\n  \
                  email = \"security@{}.example\"\n  phone = \"+81-3-0000-000{i}\"\n",
                 key.to_lowercase()
             ));
+            if let Some(s) = sinks {
+                text.push_str(&format!(
+                    "  [[org.contacts]]\n  name = \"SOC channel\"\n  {hook}_webhook = \"{}\"\n",
+                    s.hooks.url(&format!("/{hook}/{}", key.to_lowercase()))
+                ));
+            }
         }
         let path = dir.path().join("rules.toml");
         std::fs::write(&path, text)?;

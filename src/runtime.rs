@@ -79,6 +79,8 @@ pub struct Console {
     pub journal: Option<JournalHandle>,
     /// The customer rules file, watched for changes (the app starts with its rules).
     pub rules: Option<RulesWatcher>,
+    /// The demo's mailbox and webhook receiver.
+    pub sinks: Option<crate::effects::DemoSinks>,
 }
 
 /// How often the rules file is looked at (a `stat`; the file is read only when it changed).
@@ -142,6 +144,7 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
         actions,
         journal,
         rules,
+        sinks,
     } = console;
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut tasks = JoinSet::new();
@@ -162,6 +165,7 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
         actions,
         journal,
     );
+    runner.set_sinks(sinks);
     let pending = match clients {
         Clients::Ready(clients) => {
             pollers.spawn(&clients, &mut tasks);

@@ -84,6 +84,7 @@ actions! {
     ReleaseQuarantine => "release_quarantine", Global, "Release the device's quarantine (needs the customer's approval)";
     BanHash => "ban_hash", Global, "Ban the alert's SHA-256 in CBC (BLACK_LIST)";
     AuditLog => "audit_log", Global, "Show the audit log of actions taken";
+    Mailbox => "mailbox", Global, "Show what the demo's mailbox and webhook receiver got";
     WriteReport => "write_report", Global, "Write the alert's first report (opens the draft)";
     LogCall => "log_call", Global, "Log a phone call to the customer about the alert";
     OpenDetail => "open_detail", Queue, "Open the selected alert";

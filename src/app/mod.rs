@@ -893,6 +893,7 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::ReleaseQuarantine
         | Action::BanHash => return alert::alert_action(app, action),
         Action::AuditLog => return vec![Effect::LoadAudit],
+        Action::Mailbox => return vec![Effect::LoadMailbox],
         Action::WriteReport => return writing::open(app),
         Action::SaveDraft
         | Action::PreviewReport

@@ -143,6 +143,8 @@ pub enum Effect {
     Copy(String),
     /// Load the audit log into the audit view.
     LoadAudit,
+    /// Show what the demo's mailbox and webhook receiver got.
+    LoadMailbox,
     /// Read one device's quarantine state ([`Msg::DeviceState`]).
     LoadDevice { org: OrgIdx, device_id: i64 },
     /// Read the saved draft of a report ([`Msg::Draft`]).

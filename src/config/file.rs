@@ -91,6 +91,7 @@ pub struct Config {
     pub triage: TriageConfig,
     pub investigate: InvestigateConfig,
     pub quarantine: QuarantineConfig,
+    pub smtp: SmtpSection,
     /// The `[[org]]` entries, in file order.
     #[serde(rename = "org")]
     pub orgs: Vec<OrgConfig>,
@@ -110,6 +111,7 @@ const TOP_KEYS: &[&str] = &[
     "triage",
     "investigate",
     "quarantine",
+    "smtp",
     "org",
 ];
 const SLA_KEYS: &[&str] = &["warning_min", "critical_min", "first_report_min"];
@@ -124,6 +126,17 @@ const TRIAGE_KEYS: &[&str] = &[
 ];
 const INVESTIGATE_KEYS: &[&str] = &["lateral_window_h"];
 const QUARANTINE_KEYS: &[&str] = &["checkin_timeout_s"];
+const SMTP_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "tls",
+    "from",
+    "username",
+    "password_env",
+    "password_file",
+    "ca_file",
+    "timeout_s",
+];
 
 /// The closure reasons CBC accepts in an alert workflow change.
 pub const CLOSURE_REASONS: &[&str] = &[
@@ -278,6 +291,92 @@ impl Default for QuarantineConfig {
         QuarantineConfig {
             checkin_timeout_s: 900,
         }
+    }
+}
+
+/// `[smtp]`: where email reports go out. The password never sits in this file: it comes from
+/// an environment variable (`password_env`) or a 0600 file (`password_file`).
+///
+/// ```toml
+/// [smtp]
+/// host = "smtp.example.co.jp"
+/// port = 587                     # default: 587 for starttls, 465 for implicit
+/// tls = "starttls"               # "starttls" | "implicit" ("none": loopback relays only)
+/// from = "SOC <soc@example.co.jp>"
+/// username = "soc"
+/// password_env = "SOCDECK_SMTP_PASSWORD"   # or password_file = "~/.config/socdeck/smtp.pw"
+/// ca_file = "/etc/ssl/private-ca.pem"       # optional extra trusted CA
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+pub struct SmtpSection {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub tls: Option<String>,
+    pub from: Option<String>,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    pub ca_file: Option<String>,
+    pub timeout_s: Option<u64>,
+}
+
+impl SmtpSection {
+    /// The SMTP settings, `None` when no `host` is set (email cannot be sent then).
+    pub fn to_smtp_config(
+        &self,
+        env: &Env,
+        config_path: &Path,
+    ) -> Result<Option<crate::deliver::SmtpConfig>, String> {
+        use crate::deliver::{Secret, SmtpConfig, SmtpTls};
+        let Some(host) = self.host.clone().filter(|h| !h.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let tls = match self.tls.as_deref().unwrap_or("starttls") {
+            "starttls" => SmtpTls::StartTls,
+            "implicit" => SmtpTls::Implicit,
+            "none" => SmtpTls::None,
+            other => {
+                return Err(format!(
+                    "tls = {other:?}: use \"starttls\", \"implicit\" or \"none\""
+                ));
+            }
+        };
+        let from = self
+            .from
+            .clone()
+            .ok_or("`from` is required (e.g. \"SOC <soc@example.co.jp>\")")?;
+        let base = config_path.parent().unwrap_or(Path::new("/"));
+        let password = match (&self.password_env, &self.password_file) {
+            (Some(_), Some(_)) => return Err("give password_env or password_file, not both".into()),
+            (Some(var), None) => Some(Secret::from_env(var).map_err(|e| e.to_string())?),
+            (None, Some(f)) => Some(
+                Secret::from_file(&paths::expand(env, Path::new(f), base))
+                    .map_err(|e| e.to_string())?,
+            ),
+            (None, None) => None,
+        };
+        let ca_pem = match &self.ca_file {
+            Some(f) => {
+                let p = paths::expand(env, Path::new(f), base);
+                Some(std::fs::read(&p).map_err(|e| format!("ca_file {}: {e}", p.display()))?)
+            }
+            None => None,
+        };
+        let port = self.port.unwrap_or(match tls {
+            SmtpTls::Implicit => 465,
+            _ => 587,
+        });
+        Ok(Some(SmtpConfig {
+            host,
+            port,
+            tls,
+            from,
+            username: self.username.clone(),
+            password,
+            ca_pem,
+            timeout: std::time::Duration::from_secs(self.timeout_s.unwrap_or(30).clamp(1, 600)),
+        }))
     }
 }
 
@@ -483,6 +582,7 @@ pub fn load_config(env: &Env, cli_override: Option<&Path>) -> Result<LoadedConfi
             "triage" => TRIAGE_KEYS,
             "investigate" => INVESTIGATE_KEYS,
             "quarantine" => QUARANTINE_KEYS,
+            "smtp" => SMTP_KEYS,
             _ => &[],
         };
         if let DeValue::Table(t) = v.get_ref() {

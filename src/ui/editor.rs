@@ -38,7 +38,7 @@ pub(super) fn draw(app: &App, e: &Editor, frame: &mut Frame, area: Rect) {
     )];
     spans.push(Span::styled(
         format!(
-            " {} · {} · {}",
+            " {} · {} · {} ",
             text::display_safe(org),
             row.map(|r| r.device.as_str()).unwrap_or("?"),
             match e.lang {
