@@ -1822,3 +1822,68 @@ fn low_or_fp_stops_the_clock_until_the_alert_is_reopened() {
     poll(&mut app, 0, &[reopened], false);
     assert!(row(&app, "a1").clock(&app.settings.sla).is_running());
 }
+
+#[test]
+fn a_high_report_sent_leaves_phone_pending_until_the_call_is_logged() {
+    use socdeck::app::editor::ReportKind;
+    use socdeck::app::sending::ChannelResult;
+    let mut app = action_app();
+    let alert = row(&app, "a1").key.clone();
+    let effects = update(
+        &mut app,
+        Msg::Delivered {
+            key: alert.clone(),
+            kind: ReportKind::First,
+            results: vec![ChannelResult {
+                channel: "email".into(),
+                shown: "x@example.jp".into(),
+                result: Ok(()),
+            }],
+            sent_at: Some(now()),
+            note: Ok(()),
+        },
+    );
+    assert!(effects.is_empty());
+    assert!(app.phone_pending.contains(&alert));
+    assert!(
+        matches!(app.overlay, Overlay::Call(_)),
+        "the call log opens"
+    );
+    assert!(screen_row(&app, "a1").contains("Ph?"));
+    assert!(matches!(
+        row(&app, "a1").clock(&app.settings.sla),
+        Clock::Stopped(Stop::Reported { .. })
+    ));
+    // Enter without who and what is refused; then logged.
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    type_text(&mut app, "Sato");
+    key(&mut app, KeyCode::Tab);
+    type_text(&mut app, "reached; approves isolation");
+    let effects = key(&mut app, KeyCode::Enter);
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::LogCall { person, .. }] if person == "Sato"
+    ));
+    assert!(!app.phone_pending.contains(&alert));
+    // A partial failure says which channel and keeps nothing from being retried.
+    update(
+        &mut app,
+        Msg::Delivered {
+            key: alert,
+            kind: ReportKind::Second,
+            results: vec![ChannelResult {
+                channel: "slack".into(),
+                shown: "https://hooks.slack.com".into(),
+                result: Err("HTTP 500".into()),
+            }],
+            sent_at: None,
+            note: Ok(()),
+        },
+    );
+    assert!(
+        toast_texts(&app)
+            .iter()
+            .any(|t| t.contains("1 of 1 channel(s) FAILED"))
+    );
+    assert_eq!(row(&app, "a1").second_report_at, None);
+}

@@ -1021,3 +1021,38 @@ fn quarantine_prompt_80x24_needs_the_customers_approval() {
     let buf = render(&app);
     assert!(row_with(&buf, "FIN-WS-014").1.contains("Q+ FIN-WS-014"));
 }
+
+#[test]
+fn first_report_editor_80x24_in_japanese() {
+    let mut app = detail_app("default");
+    app.rules = socdeck::config::rules::Rules::parse(
+        "[[org]]\norg_key = \"7DESJ9GN\"\nreport_language = \"ja\"\n",
+        std::path::Path::new("/rules.toml"),
+    )
+    .unwrap();
+    let effects = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::NONE)),
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [socdeck::app::Effect::LoadDraft { .. }]
+    ));
+    // Typed at the top: double-width text through the widget, as an IME would commit it.
+    key(&mut app, KeyCode::Up);
+    for c in "至急: 隔離を推奨します。".chars() {
+        ch(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&app);
+    let t = text(&buf);
+    assert!(t.contains("至急: 隔離を推奨します。"), "{t}");
+    assert!(t.contains("■ 何が起こったか"), "{t}");
+    assert!(t.contains("unsaved"), "{t}");
+    insta::assert_snapshot!("editor_ja_80x24", snapshot(&buf));
+    // `q` and `?` are text in the editor, not quit and help.
+    ch(&mut app, 'q');
+    ch(&mut app, '?');
+    assert!(app.quit.is_none());
+    assert!(matches!(app.overlay, socdeck::app::Overlay::None));
+}

@@ -86,6 +86,7 @@ actions! {
     AuditLog => "audit_log", Global, "Show the audit log of actions taken";
     Mailbox => "mailbox", Global, "Show what the demo's mailbox and webhook receiver got";
     WriteReport => "write_report", Global, "Write the alert's first report (opens the draft)";
+    WriteSecondReport => "write_second_report", Global, "Write the alert's second report (by the next business day)";
     LogCall => "log_call", Global, "Log a phone call to the customer about the alert";
     OpenDetail => "open_detail", Queue, "Open the selected alert";
     FilterText => "filter_text", Queue, "Filter alerts by text";

@@ -894,7 +894,8 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::BanHash => return alert::alert_action(app, action),
         Action::AuditLog => return vec![Effect::LoadAudit],
         Action::Mailbox => return vec![Effect::LoadMailbox],
-        Action::WriteReport => return writing::open(app),
+        Action::WriteReport => return writing::open(app, editor::ReportKind::First),
+        Action::WriteSecondReport => return writing::open(app, editor::ReportKind::Second),
         Action::SaveDraft
         | Action::PreviewReport
         | Action::ExternalEditor

@@ -211,6 +211,118 @@ pub fn first_report(lang: Lang, f: &Facts, tz: &TimeZone) -> String {
     }
 }
 
+/// The section headings of a second report, in order.
+pub fn second_headings(lang: Lang) -> [&'static str; 4] {
+    match lang {
+        Lang::Ja => [
+            "攻撃者と手法",
+            "変更されたファイルとレジストリ",
+            "アラート端末以外への横展開",
+            "実施した対策と再発防止策",
+        ],
+        Lang::En => [
+            "Attacker and techniques",
+            "Files and registry changed",
+            "Lateral movement beyond the alerting host",
+            "Measures taken and recommended",
+        ],
+    }
+}
+
+/// A MITRE ATT&CK technique named in CBC's TTP form (`MITRE_T1059_001_POWERSHELL`), as
+/// "T1059.001 Powershell"; other TTPs as they are.
+pub fn mitre_name(ttp: &str) -> String {
+    let Some(rest) = ttp.strip_prefix("MITRE_") else {
+        return ttp.to_string();
+    };
+    let mut parts = rest.split('_');
+    let Some(t) = parts.next().filter(|t| t.starts_with('T')) else {
+        return ttp.to_string();
+    };
+    let mut id = t.to_string();
+    let mut words: Vec<&str> = parts.collect();
+    if let Some(sub) = words
+        .first()
+        .filter(|w| w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()))
+    {
+        id = format!("{id}.{sub}");
+        words.remove(0);
+    }
+    let name: Vec<String> = words
+        .iter()
+        .map(|w| {
+            let lower = w.to_lowercase();
+            let mut c = lower.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("{id} {}", name.join(" ")).trim_end().to_string()
+}
+
+/// The subject line of a second report.
+pub fn second_subject(lang: Lang, f: &Facts) -> String {
+    match lang {
+        Lang::Ja => format!("【第二報】{} {}", v(&f.customer), v(&f.device)),
+        Lang::En => format!("[Second report] {} {}", v(&f.customer), v(&f.device)),
+    }
+}
+
+/// The prefilled second-report draft: attacker and techniques, changes, spread, measures.
+pub fn second_report(lang: Lang, f: &Facts) -> String {
+    let [who, changed, spread, measures] = second_headings(lang);
+    let mark = match lang {
+        Lang::Ja => "■",
+        Lang::En => "##",
+    };
+    let ttps = if f.ttps.is_empty() {
+        "  -".to_string()
+    } else {
+        f.ttps
+            .iter()
+            .map(|t| format!("  - {}", v(&mitre_name(t))))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let lateral = match (f.lateral_known, f.lateral.is_empty()) {
+        (false, _) => "  -".to_string(),
+        (true, true) => match lang {
+            Lang::Ja => "  アラート端末以外への横展開は確認されていません。".to_string(),
+            Lang::En => "  No spread beyond the alerting host was found.".to_string(),
+        },
+        (true, false) => f
+            .lateral
+            .iter()
+            .map(|l| format!("  - {}", v(l)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    let (process_l, hash_l, banned_l, ioc_l) = match lang {
+        Lang::Ja => (
+            "プロセス",
+            "SHA-256",
+            "禁止したハッシュ",
+            "ファイアウォール/UTM でのブロック推奨 (IOC)",
+        ),
+        Lang::En => (
+            "Process",
+            "SHA-256",
+            "Hashes banned",
+            "Recommended firewall/UTM blocks (IOCs)",
+        ),
+    };
+    format!(
+        "{mark} {who}\n{ttps}\n  {process_l}: {process}\n  {cmd}\n\n\
+         {mark} {changed}\n  - \n\n\
+         {mark} {spread}\n{lateral}\n\n\
+         {mark} {measures}\n  {banned_l}: {hash_l} {sha}\n  {ioc_l}:\n  - \n",
+        process = v(&f.process),
+        cmd = v(&f.cmdline),
+        sha = v(&f.sha256),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +378,29 @@ mod tests {
         let d = first_report(Lang::En, &facts(), &TimeZone::UTC);
         assert!(!d.chars().any(|c| c == '\u{1b}' || c == '\u{202e}'));
         assert!(d.contains(r"evil\x1b[2J\u202ecmd second line"), "{d}");
+    }
+
+    #[test]
+    fn second_reports_name_mitre_techniques_and_have_their_sections() {
+        assert_eq!(
+            mitre_name("MITRE_T1059_001_POWERSHELL"),
+            "T1059.001 Powershell"
+        );
+        assert_eq!(
+            mitre_name("MITRE_T1003_CREDENTIAL_DUMPING"),
+            "T1003 Credential Dumping"
+        );
+        assert_eq!(mitre_name("RUN_CMD_SHELL"), "RUN_CMD_SHELL");
+        for lang in [Lang::Ja, Lang::En] {
+            let d = second_report(lang, &facts());
+            let pos: Vec<usize> = second_headings(lang)
+                .iter()
+                .map(|h| d.find(h).unwrap_or_else(|| panic!("{h}:\n{d}")))
+                .collect();
+            assert!(pos.windows(2).all(|w| w[0] < w[1]));
+            assert!(d.contains("T1059.001 Powershell"));
+            assert!(!d.contains('\u{1b}'));
+        }
     }
 
     #[test]

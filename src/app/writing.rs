@@ -9,7 +9,7 @@ use super::{Action, App, Effect, Mode, Overlay, Screen, ToastLevel};
 
 /// Opens the first-report draft of the alert in front of the analyst: the template at once,
 /// replaced by the saved draft when the journal has one.
-pub(super) fn open(app: &mut App) -> Vec<Effect> {
+pub(super) fn open(app: &mut App, kind: ReportKind) -> Vec<Effect> {
     if matches!(app.screen, Screen::Editor { .. }) {
         return Vec::new();
     }
@@ -17,8 +17,19 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
         app.toast(ToastLevel::Warning, "no alert selected");
         return Vec::new();
     };
-    let text = super::report::first_report(lang, &facts, &app.settings.display_tz);
-    let editor = Editor::new(key.clone(), org_key.clone(), ReportKind::First, lang, &text);
+    let text = match kind {
+        // Times in the customer's own time zone: the report is read there.
+        ReportKind::First => {
+            let tz = app
+                .orgs
+                .get(key.org as usize)
+                .map(|o| o.calendar.tz.clone())
+                .unwrap_or_else(|| app.settings.display_tz.clone());
+            super::report::first_report(lang, &facts, &tz)
+        }
+        ReportKind::Second => super::report::second_report(lang, &facts),
+    };
+    let editor = Editor::new(key.clone(), org_key.clone(), kind, lang, &text);
     let back = std::mem::take(&mut app.screen);
     app.screen = Screen::Editor {
         editor: Box::new(editor),
@@ -26,11 +37,7 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
     };
     app.overlay = Overlay::None;
     app.dirty = true;
-    vec![Effect::LoadDraft {
-        key,
-        org_key,
-        kind: ReportKind::First,
-    }]
+    vec![Effect::LoadDraft { key, org_key, kind }]
 }
 
 fn editor_mut(app: &mut App) -> Option<&mut Editor> {
@@ -262,7 +269,10 @@ fn send_prompt(app: &App) -> Option<super::sending::SendPrompt> {
             key: e.key.clone(),
             org_key: e.org_key.clone(),
             kind: e.kind,
-            subject: super::report::subject(e.lang, &facts),
+            subject: match e.kind {
+                ReportKind::First => super::report::subject(e.lang, &facts),
+                ReportKind::Second => super::report::second_subject(e.lang, &facts),
+            },
             body: e.text(),
             targets,
             retry: false,

@@ -90,6 +90,12 @@ fn draw_header(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
             .or_else(|| row.map(|r| r.policy.as_str())),
         alert.and_then(|a| a.device_policy_id),
     );
+    if app.phone_pending.contains(&d.key) {
+        clocks.push(Span::styled(
+            " phone pending (L logs the call) ",
+            t.style(Slot::BandWarning),
+        ));
+    }
     if let Some(x) = device_action(app, d) {
         clocks.push(Span::styled(
             format!(" {} {} ", x.spec.label(), x.state.label()),

@@ -115,7 +115,8 @@ pub(super) fn draw(app: &App, e: &Editor, frame: &mut Frame, area: Rect) {
         };
         Line::styled(
             format!(
-                " {} save · {} preview · {} $EDITOR · {} discard · Esc back (saves)",
+                " {} send · {} save · {} preview · {} $EDITOR · {} discard · Esc back",
+                key(Action::SendReport),
                 key(Action::SaveDraft),
                 key(Action::PreviewReport),
                 key(Action::ExternalEditor),

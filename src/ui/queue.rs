@@ -392,6 +392,12 @@ pub(super) fn table(app: &App, frame: &mut Frame, area: Rect) {
                             Line::raw(name.to_string())
                         }
                     }
+                    Col::Device if app.phone_pending.contains(&row.key) => {
+                        let mut l = cell_line(app, &row.device, Style::default());
+                        l.spans
+                            .insert(0, Span::styled("Ph? ", t.style(Slot::BandWarning)));
+                        l
+                    }
                     Col::Device => match action_mark(app, row) {
                         // An isolation in flight or in force leads the device cell: the
                         // device column shows at every width.
