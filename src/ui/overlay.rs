@@ -65,19 +65,57 @@ fn send(app: &App, frame: &mut Frame, area: Rect, p: &SendPrompt) {
             t.style(Slot::ToastWarning),
         ));
     }
-    lines.push(Line::from(vec![
-        label("Subject"),
-        Span::styled(safe(&p.delivery.subject), t.style(Slot::PreviewValue)),
-    ]));
-    lines.push(Line::styled(" ─── body ───", t.style(Slot::Border)));
-    for l in p.delivery.body.lines() {
+    // Exactly what each channel carries: the email's subject and text, and the webhook
+    // payloads as they are posted.
+    let msg = crate::deliver::Message {
+        subject: p.delivery.subject.clone(),
+        body: p.delivery.body.clone(),
+    };
+    let mut kinds: Vec<crate::config::rules::Channel> = Vec::new();
+    for tgt in &p.delivery.targets {
+        if !kinds.contains(&tgt.channel) {
+            kinds.push(tgt.channel);
+        }
+    }
+    for ch in kinds {
+        use crate::config::rules::Channel;
         lines.push(Line::styled(
-            format!(" {}", safe(l)),
-            t.style(Slot::PreviewValue),
+            format!(" ─── {} ───", ch.as_str()),
+            t.style(Slot::Border),
+        ));
+        let text: Vec<String> = match ch {
+            Channel::Email => std::iter::once(format!("Subject: {}", msg.subject))
+                .chain(msg.body.lines().map(str::to_string))
+                .collect(),
+            Channel::Slack | Channel::Teams => {
+                let payload = if ch == Channel::Slack {
+                    crate::deliver::slack_payload(&msg)
+                } else {
+                    crate::deliver::teams_payload(&msg)
+                };
+                serde_json::to_string_pretty(&payload)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
+            }
+            Channel::Phone => Vec::new(),
+        };
+        for l in text {
+            lines.push(Line::styled(
+                format!(" {}", safe(&l)),
+                t.style(Slot::PreviewValue),
+            ));
+        }
+    }
+    if p.delivery.targets.is_empty() {
+        lines.push(Line::styled(
+            " nobody to send to: add contacts for the rule's channels in rules.toml",
+            t.style(Slot::ToastError),
         ));
     }
     let footer = Line::styled(
-        " y/Enter send · n/Esc back · ↑/↓ scroll — email: subject + body as text; Slack/Teams: the same as a message",
+        " y/Enter send · n/Esc back · ↑/↓ scroll",
         t.style(Slot::Muted),
     );
     let rect = centered(
