@@ -431,6 +431,7 @@ mod console {
             notify: config.notify.desktop || config.notify.bell,
             analyst: analyst_name(&config, &env),
             levels: (&config.triage).into(),
+            second_column: config.ui.second_report_column,
             lateral_window: jiff::SignedDuration::from_hours(i64::from(
                 config.investigate.lateral_window_h,
             )),

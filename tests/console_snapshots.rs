@@ -1056,3 +1056,16 @@ fn first_report_editor_80x24_in_japanese() {
     assert!(app.quit.is_none());
     assert!(matches!(app.overlay, socdeck::app::Overlay::None));
 }
+
+#[test]
+fn the_second_report_column_is_optional_and_shows_the_business_deadline() {
+    let mut app = dataset("default", (200, 50));
+    assert!(!text(&render(&app)).contains("2nd due"));
+    app.settings.second_column = true;
+    update(&mut app, Msg::Resize(200, 50));
+    let buf = render(&app);
+    assert!(text(&buf).contains("2nd due"), "{}", text(&buf));
+    // T-01 arrived Monday 16:55 JST: due Tuesday at the close of business.
+    let (_, l) = row_with(&buf, "FIN-WS-014");
+    assert!(l.contains("Tue 18:00"), "{l}");
+}

@@ -199,6 +199,8 @@ pub struct Settings {
     pub analyst: String,
     /// Lateral movement is searched this far either side of the alert.
     pub lateral_window: SignedDuration,
+    /// Show the second report's deadline as a queue column (where there is room).
+    pub second_column: bool,
 }
 
 impl Default for Settings {
@@ -212,6 +214,7 @@ impl Default for Settings {
             display_tz: jiff::tz::TimeZone::system(),
             analyst: "analyst".into(),
             lateral_window: SignedDuration::from_hours(24),
+            second_column: false,
         }
     }
 }

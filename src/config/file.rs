@@ -116,7 +116,7 @@ const TOP_KEYS: &[&str] = &[
 ];
 const SLA_KEYS: &[&str] = &["warning_min", "critical_min", "first_report_min"];
 const POLL_KEYS: &[&str] = &["interval_s", "overlap_s"];
-const UI_KEYS: &[&str] = &["theme", "keymap"];
+const UI_KEYS: &[&str] = &["theme", "keymap", "second_report_column"];
 const NOTIFY_KEYS: &[&str] = &["desktop", "bell"];
 const TRIAGE_KEYS: &[&str] = &[
     "high_min",
@@ -202,6 +202,8 @@ pub struct UiConfig {
     pub theme: Option<String>,
     /// A built-in keymap (`default`, `vim`) or `keymaps/NAME.toml` in the config directory.
     pub keymap: Option<String>,
+    /// Show the second report's deadline as a queue column.
+    pub second_report_column: bool,
 }
 
 impl UiConfig {

@@ -30,10 +30,12 @@ pub enum Col {
     Status,
     Owner,
     Type,
+    /// The second report's deadline (optional: `[ui] second_report_column = true`).
+    Second,
 }
 
 /// Columns in the order they are kept: the first four always show (80×24 included).
-const PRIORITY: [Col; 11] = [
+const PRIORITY: [Col; 12] = [
     Col::Sla,
     Col::Level,
     Col::Org,
@@ -45,6 +47,7 @@ const PRIORITY: [Col; 11] = [
     Col::Status,
     Col::Owner,
     Col::Type,
+    Col::Second,
 ];
 
 impl Col {
@@ -61,6 +64,7 @@ impl Col {
             Col::Status => "Status",
             Col::Owner => "Owner",
             Col::Type => "Type",
+            Col::Second => "2nd due",
         }
     }
 
@@ -78,6 +82,7 @@ impl Col {
             Col::Status => (11, 11),
             Col::Owner => (8, 16),
             Col::Type => (12, 19),
+            Col::Second => (9, 9),
         }
     }
 }
@@ -85,9 +90,14 @@ impl Col {
 /// The columns shown at `width` and their widths, in display order. Columns are added in
 /// priority order while their minimum widths fit; spare width then grows the flexible ones.
 pub fn columns_for_width(width: u16) -> Vec<(Col, u16)> {
+    columns_for(width, false)
+}
+
+/// [`columns_for_width`], with the optional second-report column when `second` is set.
+pub fn columns_for(width: u16, second: bool) -> Vec<(Col, u16)> {
     let mut chosen: Vec<Col> = Vec::new();
     let mut used: u16 = 0;
-    for col in PRIORITY {
+    for col in PRIORITY.into_iter().filter(|c| second || *c != Col::Second) {
         let (min, _) = col.widths();
         let extra = if chosen.is_empty() { 0 } else { 1 };
         // The first four always show; after that, the first column that does not fit ends
@@ -233,6 +243,20 @@ pub(super) fn action_mark(app: &App, row: &Row) -> Option<(String, String, Slot)
     Some((format!("{letter}{sign}"), words, slot))
 }
 
+/// The second report's deadline as `Tue 18:00` in the customer's time zone, or `sent`.
+fn second_due(app: &App, row: &Row) -> String {
+    if row.second_report_at.is_some() {
+        return "sent".into();
+    }
+    let (Some(org), Some(received)) = (app.orgs.get(row.key.org as usize), row.received_at) else {
+        return "-".into();
+    };
+    let due = org.calendar.second_report_due(received);
+    due.to_zoned_datetime(org.calendar.tz.clone())
+        .strftime("%a %H:%M")
+        .to_string()
+}
+
 /// `mm:ss` up to 99:59, then `hhh` hours: five characters at most.
 fn short_mmss(secs: i64) -> String {
     let s = secs.max(0);
@@ -336,7 +360,7 @@ fn severity_slot(sev: Option<u8>) -> Slot {
 
 pub(super) fn table(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let cols = columns_for_width(area.width);
+    let cols = columns_for(area.width, app.settings.second_column);
     let height = area.height.saturating_sub(1) as usize;
     let stale_after = app.settings.stale_after;
     let selected = app.queue.selected_index();
@@ -420,6 +444,7 @@ pub(super) fn table(app: &App, frame: &mut Frame, area: Rect) {
                         None => Line::styled("-", t.style(Slot::Muted)),
                     },
                     Col::Type => cell_line(app, &row.alert_type, t.style(Slot::Muted)),
+                    Col::Second => Line::styled(second_due(app, row), t.style(Slot::Muted)),
                 })
                 .collect();
             TRow::new(cells).style(base)
