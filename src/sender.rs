@@ -15,7 +15,9 @@ use crate::app::sending::{ChannelResult, Delivery, Target};
 use crate::cbc::Client;
 use crate::config::rules::Channel as RuleChannel;
 use crate::deliver::{self, Channel, Message, Recipient, SmtpConfig};
-use crate::journal::{JournalHandle, NewItem, OutboxItem};
+use crate::journal::{
+    ActionKind, Intent, JournalHandle, NewItem, OutboxItem, Outcome as JOutcome, OutcomeStatus,
+};
 
 /// CBC accepts notes up to about 20 000 characters; the report note is cut below that.
 pub const NOTE_MAX_CHARS: usize = 19_000;
@@ -168,6 +170,36 @@ async fn run(ctx: &SendCtx, d: &Delivery) -> Result<Outcome, String> {
 
     // The first written delivery of this report stops the clock, for every console.
     let sent_at = (!already_sent && !channels_ok.is_empty()).then(Timestamp::now);
+    if let Some(at) = sent_at {
+        // `<kind>_report_sent_at` in the journal: an audit entry with the sending time.
+        let intent = Intent {
+            at,
+            analyst: ctx.analyst.clone(),
+            org_key: d.org_key.clone(),
+            kind: ActionKind::Note,
+            alert_id: Some(d.key.id.to_string()),
+            device_id: None,
+            target: format!("alert {}", d.key.id),
+            params: format!("{}-report sent channels={}", kind, channels_ok.join(",")),
+            approval: None,
+        };
+        let recorded = journal
+            .with(move |j| {
+                let id = j.record_intent(&intent)?;
+                j.record_outcome(
+                    id,
+                    &JOutcome {
+                        at,
+                        status: OutcomeStatus::Succeeded,
+                        detail: "delivered".into(),
+                    },
+                )
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "report sending not recorded in the audit log");
+        }
+    }
     let note = match (sent_at, &ctx.client) {
         (Some(at), Some(client)) => write_notes(client, d, at, &channels_ok, &ctx.analyst).await,
         (Some(_), None) => Err("no client for this org".into()),
