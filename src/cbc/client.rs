@@ -132,10 +132,26 @@ struct Body {
 /// not re-validate every key and string it meets (`from_str` trusts its input); a body that
 /// is not UTF-8 throughout still goes through `from_slice`, which accepts bytes it only
 /// skips, exactly as before.
-fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+///
+/// Takes a seed (a type through `PhantomData`, or a seed that parses into existing storage),
+/// and does what `serde_json::from_str`/`from_slice` do with it.
+fn parse_json_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+    bytes: &'a [u8],
+    seed: S,
+) -> serde_json::Result<S::Value> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(bytes),
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(value)
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(value)
+        }
     }
 }
 
@@ -510,11 +526,21 @@ impl Client {
         bytes: &[u8],
         what: &str,
     ) -> Result<T, ApiError> {
+        self.decode_seed(status, bytes, what, std::marker::PhantomData::<T>)
+    }
+
+    fn decode_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+        &self,
+        status: StatusCode,
+        bytes: &'a [u8],
+        what: &str,
+        seed: S,
+    ) -> Result<S::Value, ApiError> {
         if bytes.is_empty() && status == StatusCode::NO_CONTENT {
-            return serde_json::from_slice(b"null")
+            return parse_json_seed(b"null", seed)
                 .map_err(|_| self.decode_error(what, "empty body (204)".into()));
         }
-        parse_json(bytes).map_err(|e| {
+        parse_json_seed(bytes, seed).map_err(|e| {
             // Position only: the body could echo anything, including headers.
             self.decode_error(
                 what,
@@ -595,12 +621,25 @@ impl Client {
         search: &AlertSearch,
         buf: &mut Vec<u8>,
     ) -> Result<AlertPage<T>, ApiError> {
-        const WHAT: &str = "alert search";
+        let status = self.send_alert_search(search, buf).await?;
+        self.decode_bytes(status, buf, "alert search")
+    }
+
+    async fn send_alert_search(
+        &self,
+        search: &AlertSearch,
+        buf: &mut Vec<u8>,
+    ) -> Result<StatusCode, ApiError> {
         let url = self.alerts_url("alerts/_search");
-        let status = self
-            .send_into(Kind::Read, Method::POST, &url, Some(search), WHAT, buf)
-            .await?;
-        self.decode_bytes(status, buf, WHAT)
+        self.send_into(
+            Kind::Read,
+            Method::POST,
+            &url,
+            Some(search),
+            "alert search",
+            buf,
+        )
+        .await
     }
 
     /// Every alert a search reaches (offset paging, at most CBC's 10 000-row window).
@@ -613,24 +652,30 @@ impl Client {
         &self,
         search: &AlertSearch,
     ) -> Result<Vec<T>, ApiError> {
-        let mut out: Vec<T> = Vec::new();
         let mut q = search.clone();
         q.start = None;
-        // One body buffer for every page: its memory is faulted in once, not once per page.
+        // Pages are parsed straight into `out` (no page-sized Vec copied over), through one
+        // body buffer for every page: memory is faulted in once, not once per page.
+        let mut out: Vec<T> = Vec::with_capacity(q.rows.min(MAX_SEARCH_WINDOW as u32) as usize);
         let mut buf = Vec::new();
         loop {
-            let page: AlertPage<T> = self.search_alerts_into(&q, &mut buf).await?;
+            let before = out.len();
+            let status = self.send_alert_search(&q, &mut buf).await?;
+            let page = self.decode_seed(status, &buf, "alert search", AlertPageInto(&mut out))?;
             let reachable = page
                 .num_available
                 .unwrap_or(page.num_found)
                 .min(page.num_found)
                 .min(MAX_SEARCH_WINDOW);
-            if out.is_empty() {
-                out.reserve_exact(reachable as usize);
+            if before == 0 {
+                out.reserve_exact((reachable as usize).saturating_sub(out.len()));
             }
-            let got = page.results.len();
-            out.extend(page.results);
+            let got = out.len() - before;
             if got == 0 || out.len() as u64 >= reachable {
+                // A first page smaller than `rows` leaves room never used: give it back.
+                if out.capacity() > 2 * out.len() {
+                    out.shrink_to_fit();
+                }
                 return Ok(out);
             }
             let next = out.len() as u64 + 1;
@@ -1195,6 +1240,9 @@ mod tests {
     #[test]
     fn json_is_parsed_alike_whether_or_not_the_body_is_utf8_throughout() {
         use crate::cbc::model::{AlertPage, AlertSummary};
+        fn parse_json<'a, T: serde::Deserialize<'a>>(b: &'a [u8]) -> serde_json::Result<T> {
+            parse_json_seed(b, std::marker::PhantomData::<T>)
+        }
         let good = br#"{"results":[{"id":"a1","severity":3,"device_name":"h\u00e9","blob":"x"}],"num_found":1}"#;
         let page: AlertPage<AlertSummary> = parse_json(good).unwrap();
         assert_eq!(page.results[0].id.as_deref(), Some("a1"));
