@@ -128,6 +128,33 @@ struct Body {
     bytes: Vec<u8>,
 }
 
+/// Parses a JSON body. The body is checked for UTF-8 once, up front, so that serde_json does
+/// not re-validate every key and string it meets (`from_str` trusts its input); a body that
+/// is not UTF-8 throughout still goes through `from_slice`, which accepts bytes it only
+/// skips, exactly as before.
+///
+/// Takes a seed (a type through `PhantomData`, or a seed that parses into existing storage),
+/// and does what `serde_json::from_str`/`from_slice` do with it.
+fn parse_json_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+    bytes: &'a [u8],
+    seed: S,
+) -> serde_json::Result<S::Value> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(value)
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(value)
+        }
+    }
+}
+
 impl Client {
     pub fn new(cfg: ClientConfig) -> Result<Client, ApiError> {
         let url = reqwest::Url::parse(&cfg.base_url)
@@ -224,6 +251,24 @@ impl Client {
         body: Option<&B>,
         what: &str,
     ) -> Result<Body, ApiError> {
+        let mut bytes = Vec::new();
+        let status = self
+            .send_into(kind, method, url, body, what, &mut bytes)
+            .await?;
+        Ok(Body { status, bytes })
+    }
+
+    /// [`Client::send`] reading the successful body into `buf` (cleared first, its capacity
+    /// kept): paging loops reuse one buffer instead of faulting in a fresh one per page.
+    async fn send_into<B: Serialize + ?Sized>(
+        &self,
+        kind: Kind,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        what: &str,
+        buf: &mut Vec<u8>,
+    ) -> Result<StatusCode, ApiError> {
         let inner = &*self.inner;
         if kind == Kind::Write && inner.cfg.read_only {
             return Err(ApiError::ReadOnly {
@@ -260,7 +305,7 @@ impl Client {
                     .body(p.clone());
             }
             let outcome = match req.send().await {
-                Ok(resp) => self.classify(resp, kind, what).await,
+                Ok(resp) => self.classify(resp, kind, what, buf).await,
                 Err(e) => Err(self.transport_error(e, kind, what)),
             };
             let retryable = match &outcome {
@@ -315,7 +360,8 @@ impl Client {
         resp: reqwest::Response,
         kind: Kind,
         what: &str,
-    ) -> Result<Body, ApiError> {
+        buf: &mut Vec<u8>,
+    ) -> Result<StatusCode, ApiError> {
         let inner = &*self.inner;
         let status = resp.status();
         let host = inner.host.clone();
@@ -350,8 +396,8 @@ impl Client {
                 location,
             });
         }
-        let bytes = match self.read_body(resp, what).await {
-            Ok(b) => b,
+        match self.read_body(resp, what, buf).await {
+            Ok(()) => {}
             Err(e) if kind == Kind::Write && status.is_success() => {
                 // The server accepted it; only the body read failed.
                 return Err(ApiError::UnclearOutcome {
@@ -361,12 +407,12 @@ impl Client {
                 });
             }
             Err(e) => return Err(e),
-        };
+        }
         if status.is_success() {
-            return Ok(Body { status, bytes });
+            return Ok(status);
         }
         let what = what.to_owned();
-        let err_body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+        let err_body: ErrorBody = serde_json::from_slice(buf).unwrap_or_default();
         let message = self.scrub(
             err_body
                 .message
@@ -402,11 +448,13 @@ impl Client {
         })
     }
 
+    /// Reads the body into `out` (cleared first), refusing more than `max_body` bytes.
     async fn read_body(
         &self,
         mut resp: reqwest::Response,
         what: &str,
-    ) -> Result<Vec<u8>, ApiError> {
+        out: &mut Vec<u8>,
+    ) -> Result<(), ApiError> {
         let limit = self.inner.cfg.max_body;
         if resp.content_length().is_some_and(|n| n as usize > limit) {
             return Err(ApiError::TooLarge {
@@ -415,7 +463,8 @@ impl Client {
                 limit,
             });
         }
-        let mut out = Vec::with_capacity(resp.content_length().map_or(8192, |n| n as usize));
+        out.clear();
+        out.reserve(resp.content_length().map_or(8192, |n| n as usize));
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
@@ -428,7 +477,7 @@ impl Client {
                     }
                     out.extend_from_slice(&chunk);
                 }
-                Ok(None) => return Ok(out),
+                Ok(None) => return Ok(()),
                 Err(e) if e.is_timeout() => {
                     return Err(ApiError::Timeout {
                         host: self.inner.host.clone(),
@@ -468,11 +517,30 @@ impl Client {
     }
 
     fn decode<T: DeserializeOwned>(&self, body: &Body, what: &str) -> Result<T, ApiError> {
-        if body.bytes.is_empty() && body.status == StatusCode::NO_CONTENT {
-            return serde_json::from_slice(b"null")
+        self.decode_bytes(body.status, &body.bytes, what)
+    }
+
+    fn decode_bytes<T: DeserializeOwned>(
+        &self,
+        status: StatusCode,
+        bytes: &[u8],
+        what: &str,
+    ) -> Result<T, ApiError> {
+        self.decode_seed(status, bytes, what, std::marker::PhantomData::<T>)
+    }
+
+    fn decode_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+        &self,
+        status: StatusCode,
+        bytes: &'a [u8],
+        what: &str,
+        seed: S,
+    ) -> Result<S::Value, ApiError> {
+        if bytes.is_empty() && status == StatusCode::NO_CONTENT {
+            return parse_json_seed(b"null", seed)
                 .map_err(|_| self.decode_error(what, "empty body (204)".into()));
         }
-        serde_json::from_slice(&body.bytes).map_err(|e| {
+        parse_json_seed(bytes, seed).map_err(|e| {
             // Position only: the body could echo anything, including headers.
             self.decode_error(
                 what,
@@ -544,8 +612,34 @@ impl Client {
         &self,
         search: &AlertSearch,
     ) -> Result<AlertPage<T>, ApiError> {
-        self.post_read(&self.alerts_url("alerts/_search"), search, "alert search")
-            .await
+        self.search_alerts_into(search, &mut Vec::new()).await
+    }
+
+    /// One page of an alert search, its body read into `buf` (reused across pages).
+    async fn search_alerts_into<T: AlertRecord>(
+        &self,
+        search: &AlertSearch,
+        buf: &mut Vec<u8>,
+    ) -> Result<AlertPage<T>, ApiError> {
+        let status = self.send_alert_search(search, buf).await?;
+        self.decode_bytes(status, buf, "alert search")
+    }
+
+    async fn send_alert_search(
+        &self,
+        search: &AlertSearch,
+        buf: &mut Vec<u8>,
+    ) -> Result<StatusCode, ApiError> {
+        let url = self.alerts_url("alerts/_search");
+        self.send_into(
+            Kind::Read,
+            Method::POST,
+            &url,
+            Some(search),
+            "alert search",
+            buf,
+        )
+        .await
     }
 
     /// Every alert a search reaches (offset paging, at most CBC's 10 000-row window).
@@ -558,22 +652,30 @@ impl Client {
         &self,
         search: &AlertSearch,
     ) -> Result<Vec<T>, ApiError> {
-        let mut out: Vec<T> = Vec::new();
         let mut q = search.clone();
         q.start = None;
+        // Pages are parsed straight into `out` (no page-sized Vec copied over), through one
+        // body buffer for every page: memory is faulted in once, not once per page.
+        let mut out: Vec<T> = Vec::with_capacity(q.rows.min(MAX_SEARCH_WINDOW as u32) as usize);
+        let mut buf = Vec::new();
         loop {
-            let page: AlertPage<T> = self.search_alerts_as(&q).await?;
+            let before = out.len();
+            let status = self.send_alert_search(&q, &mut buf).await?;
+            let page = self.decode_seed(status, &buf, "alert search", AlertPageInto(&mut out))?;
             let reachable = page
                 .num_available
                 .unwrap_or(page.num_found)
                 .min(page.num_found)
                 .min(MAX_SEARCH_WINDOW);
-            if out.is_empty() {
-                out.reserve_exact(reachable as usize);
+            if before == 0 {
+                out.reserve_exact((reachable as usize).saturating_sub(out.len()));
             }
-            let got = page.results.len();
-            out.extend(page.results);
+            let got = out.len() - before;
             if got == 0 || out.len() as u64 >= reachable {
+                // A first page smaller than `rows` leaves room never used: give it back.
+                if out.capacity() > 2 * out.len() {
+                    out.shrink_to_fit();
+                }
                 return Ok(out);
             }
             let next = out.len() as u64 + 1;
@@ -1133,6 +1235,37 @@ mod tests {
         for bad in ["", "../devices", "a/b", "a?b", "a#b", "a b", "x\u{1b}[2J"] {
             assert!(path_segment(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn json_is_parsed_alike_whether_or_not_the_body_is_utf8_throughout() {
+        use crate::cbc::model::{AlertPage, AlertSummary};
+        fn parse_json<'a, T: serde::Deserialize<'a>>(b: &'a [u8]) -> serde_json::Result<T> {
+            parse_json_seed(b, std::marker::PhantomData::<T>)
+        }
+        let good = br#"{"results":[{"id":"a1","severity":3,"device_name":"h\u00e9","blob":"x"}],"num_found":1}"#;
+        let page: AlertPage<AlertSummary> = parse_json(good).unwrap();
+        assert_eq!(page.results[0].id.as_deref(), Some("a1"));
+        assert_eq!(page.results[0].device_name.as_deref(), Some("h\u{e9}"));
+        assert_eq!(page.num_found, 1);
+        // Invalid UTF-8 inside a field the projection skips: accepted, as serde_json's slice
+        // reader always did.
+        let mut skipped = good.to_vec();
+        let at = skipped.windows(3).position(|w| w == b"\"x\"").unwrap() + 1;
+        skipped[at] = 0xff;
+        let page: AlertPage<AlertSummary> = parse_json(&skipped).unwrap();
+        assert_eq!(page.results[0].id.as_deref(), Some("a1"));
+        // Invalid UTF-8 in a field that is read: the page fails, with a position.
+        let mut read = good.to_vec();
+        let at = read.windows(4).position(|w| w == b"\"a1\"").unwrap() + 1;
+        read[at] = 0xff;
+        let e = parse_json::<AlertPage<AlertSummary>>(&read).unwrap_err();
+        assert!(e.line() == 1 && e.column() > 0, "{e}");
+        // Broken JSON fails either way, at the same place.
+        let e1 = parse_json::<AlertPage<AlertSummary>>(b"{\"results\": [1,").unwrap_err();
+        let e2 =
+            serde_json::from_slice::<AlertPage<AlertSummary>>(b"{\"results\": [1,").unwrap_err();
+        assert_eq!((e1.line(), e1.column()), (e2.line(), e2.column()));
     }
 
     #[test]

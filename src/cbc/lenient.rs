@@ -331,52 +331,67 @@ impl<T: LenientObject> LenientField for Option<T> {
 
 impl<T: LenientObject> LenientField for Vec<T> {
     fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: LenientObject> Visitor<'de> for V<T> {
-            type Value = Vec<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of objects")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-                let mut out = Vec::new();
-                while let Some(item) = seq.next_element::<MaybeObject<T>>()? {
-                    out.extend(item.0);
-                }
-                Ok(out)
-            }
-            fn visit_unit<E>(self) -> Result<Vec<T>, E> {
-                Ok(Vec::new())
-            }
-            fn visit_none<E>(self) -> Result<Vec<T>, E> {
-                Ok(Vec::new())
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
-                d.deserialize_any(self)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
-                // A single object where a list was expected: keep it.
-                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| vec![t])
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
-                Ok(Vec::new())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Vec<T>, E> {
-                Ok(Vec::new())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Vec<T>, E> {
-                Ok(Vec::new())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Vec<T>, E> {
-                Ok(Vec::new())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Vec<T>, E> {
-                Ok(Vec::new())
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
+        let mut out = Vec::new();
+        de::DeserializeSeed::deserialize(ExtendLenient(&mut out), d)?;
+        Ok(out)
     }
     fn is_absent(&self) -> bool {
         self.is_empty()
+    }
+}
+
+/// Reads a lenient list of objects (the rule of `Vec<T>` as a [`LenientField`]) and appends
+/// its objects to a caller's `Vec`, so a page of results can be parsed straight into the
+/// collection it ends up in. On an error some objects may already have been appended.
+pub struct ExtendLenient<'a, T>(pub &'a mut Vec<T>);
+
+impl<'de, T: LenientObject> de::DeserializeSeed<'de> for ExtendLenient<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        struct V<'a, T>(&'a mut Vec<T>);
+        impl<'de, T: LenientObject> Visitor<'de> for V<'_, T> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of objects")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+                while let Some(item) = seq.next_element::<MaybeObject<T>>()? {
+                    self.0.extend(item.0);
+                }
+                Ok(())
+            }
+            fn visit_unit<E>(self) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_none<E>(self) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+                // A single object where a list was expected: keep it.
+                self.0
+                    .push(T::deserialize(de::value::MapAccessDeserializer::new(map))?);
+                Ok(())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<(), E> {
+                Ok(())
+            }
+        }
+        d.deserialize_any(V(self.0))
     }
 }
 

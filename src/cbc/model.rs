@@ -316,6 +316,81 @@ pub struct AlertPage<T = Alert> {
     pub num_available: Option<u64>,
 }
 
+/// The counts of an alert search page parsed with [`AlertPageInto`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    pub num_found: u64,
+    pub num_available: Option<u64>,
+}
+
+/// Parses an alert search page like [`AlertPage`]'s `Deserialize` (same fields, same rules,
+/// same errors), but appends the results to a caller's `Vec` — the paging loop's collection —
+/// instead of building a page-sized `Vec` that is then copied over. Returns the counts.
+pub struct AlertPageInto<'a, T>(pub &'a mut Vec<T>);
+
+impl<'de, T: crate::cbc::lenient::LenientObject> serde::de::DeserializeSeed<'de>
+    for AlertPageInto<'_, T>
+{
+    type Value = PageCounts;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<PageCounts, D::Error> {
+        use crate::cbc::lenient::ExtendLenient;
+        use serde::de::{Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+        const FIELDS: &[&str] = &["results", "num_found", "num_available"];
+        struct V<'a, T>(&'a mut Vec<T>);
+        impl<'de, T: crate::cbc::lenient::LenientObject> Visitor<'de> for V<'_, T> {
+            type Value = PageCounts;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("struct AlertPage")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PageCounts, A::Error> {
+                if seq.next_element_seed(ExtendLenient(self.0))?.is_none() {
+                    return Ok(PageCounts::default());
+                }
+                let num_found = seq.next_element::<u64>()?.unwrap_or_default();
+                let num_available = seq.next_element::<Option<u64>>()?.unwrap_or_default();
+                Ok(PageCounts {
+                    num_found,
+                    num_available,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PageCounts, A::Error> {
+                let (mut results, mut num_found, mut num_available) = (false, None, None);
+                while let Some(key) = map.next_key::<crate::cbc::lenient::Key<'de>>()? {
+                    match key.0.as_ref() {
+                        "results" => {
+                            if results {
+                                return Err(A::Error::duplicate_field("results"));
+                            }
+                            results = true;
+                            map.next_value_seed(ExtendLenient(&mut *self.0))?;
+                        }
+                        "num_found" => {
+                            if num_found.is_some() {
+                                return Err(A::Error::duplicate_field("num_found"));
+                            }
+                            num_found = Some(map.next_value::<u64>()?);
+                        }
+                        "num_available" => {
+                            if num_available.is_some() {
+                                return Err(A::Error::duplicate_field("num_available"));
+                            }
+                            num_available = Some(map.next_value::<Option<u64>>()?);
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PageCounts {
+                    num_found: num_found.unwrap_or_default(),
+                    num_available: num_available.unwrap_or_default(),
+                })
+            }
+        }
+        d.deserialize_struct("AlertPage", FIELDS, V(self.0))
+    }
+}
+
 fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -999,4 +1074,75 @@ pub struct ErrorBody {
     pub reason: Option<String>,
     #[serde(default)]
     pub message: Option<String>,
+}
+
+#[cfg(test)]
+mod page_into_tests {
+    use super::*;
+    use serde::de::DeserializeSeed;
+
+    fn into<T: crate::cbc::lenient::LenientObject>(
+        json: &str,
+        out: &mut Vec<T>,
+    ) -> serde_json::Result<PageCounts> {
+        let mut de = serde_json::Deserializer::from_str(json);
+        let counts = AlertPageInto(out).deserialize(&mut de)?;
+        de.end()?;
+        Ok(counts)
+    }
+
+    /// `AlertPageInto` must accept, refuse and produce exactly what `AlertPage` does.
+    #[test]
+    fn parsing_into_a_vec_matches_the_alert_page_type() {
+        let cases = [
+            r#"{"results":[{"id":"a","severity":5},{"id":"b"}],"num_found":2,"num_available":2}"#,
+            r#"{"num_found":7,"results":[{"id":"a"}]}"#,
+            r#"{"results":[]}"#,
+            r#"{}"#,
+            r#"{"results":null,"num_found":0,"num_available":null}"#,
+            r#"{"results":{"id":"single"},"num_found":1}"#,
+            r#"{"results":[1,"x",null,[2],{"id":"kept"}],"num_found":5}"#,
+            r#"{"results":"nope","num_found":1}"#,
+            r#"{"extra":{"deep":[1,2,{"a":null}]},"results":[{"id":"a"}],"num_found":1}"#,
+            r#"{"res\u0075lts":[{"id":"escaped key"}],"num_found":1}"#,
+            r#"[[{"id":"seq form"}],3,4]"#,
+            r#"[[{"id":"short seq"}]]"#,
+            r#"[]"#,
+            // Refused by both:
+            r#"{"results":[{"id":"a"}],"results":[],"num_found":1}"#,
+            r#"{"results":[],"num_found":1,"num_found":2}"#,
+            r#"{"results":[],"num_available":1,"num_available":2}"#,
+            r#"{"results":[],"num_found":"12"}"#,
+            r#"{"results":[],"num_found":-1}"#,
+            r#"{"results":[],"num_available":"x"}"#,
+            r#"{"results":[{"id":"a"}],"num_found":1"#,
+            r#"{"results":[{"id":"a"},],"num_found":1}"#,
+            r#"[[],1,2,3]"#,
+            r#""a page""#,
+            r#"null"#,
+            r#"{"results":[{"id":"a"}]} trailing"#,
+        ];
+        for json in cases {
+            let want: Result<AlertPage<AlertSummary>, _> = serde_json::from_str(json);
+            // Start from a non-empty Vec: results are appended, never replace what is there.
+            let mut got = vec![AlertSummary {
+                id: Some("earlier".into()),
+                ..Default::default()
+            }];
+            let counts = into::<AlertSummary>(json, &mut got);
+            match (want, counts) {
+                (Ok(page), Ok(counts)) => {
+                    assert_eq!(got.remove(0).id.as_deref(), Some("earlier"), "{json}");
+                    assert_eq!(got, page.results, "{json}");
+                    assert_eq!(
+                        (counts.num_found, counts.num_available),
+                        (page.num_found, page.num_available),
+                        "{json}"
+                    );
+                }
+                (Err(_), Err(_)) => {}
+                (want, got) => panic!("{json}: AlertPage {want:?} vs AlertPageInto {got:?}"),
+            }
+        }
+    }
 }
