@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
 use super::queue::{band_mark, band_slot};
@@ -138,13 +138,14 @@ fn send(app: &App, frame: &mut Frame, area: Rect, p: &SendPrompt) {
         ratatui::layout::Constraint::Length(1),
     ])
     .areas(inner);
-    let max_scroll = (lines.len() as u16).saturating_sub(body.height);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .style(t.style(Slot::Base))
-            .scroll((p.scroll.min(max_scroll), 0)),
-        body,
-    );
+    // Rows the wrapped text takes, so scrolling stops at its end.
+    let w = body.width.max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    let max_scroll = (rows as u16).saturating_sub(body.height);
+    let para = Paragraph::new(lines)
+        .style(t.style(Slot::Base))
+        .wrap(Wrap { trim: false });
+    frame.render_widget(para.scroll((p.scroll.min(max_scroll), 0)), body);
     frame.render_widget(Paragraph::new(footer), foot);
 }
 
@@ -166,7 +167,7 @@ fn call(app: &App, frame: &mut Frame, area: Rect, p: &CallPrompt) {
     }
     let field = |label: &str, value: &str, focused: bool| {
         Line::from(vec![
-            Span::styled(format!(" {label:<14}"), t.style(Slot::PreviewLabel)),
+            Span::styled(format!(" {label:<16}"), t.style(Slot::PreviewLabel)),
             Span::styled(
                 safe(value),
                 if focused {
