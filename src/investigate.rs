@@ -336,8 +336,16 @@ pub async fn lateral(client: &Client, alert: &Alert, window: SignedDuration) -> 
             }
         }
     }
+    // One edge per (from, to, port), at its first sighting: the graph shows the paths.
     edges.sort_by_key(|e| e.at);
-    edges.dedup_by(|a, b| a.from == b.from && a.to == b.to && a.port == b.port);
+    let mut seen = std::collections::HashSet::new();
+    edges.retain(|e| {
+        seen.insert((
+            e.from.as_str().to_string(),
+            e.to.as_str().to_string(),
+            e.port,
+        ))
+    });
     let mut hits: Vec<LateralHit> = hits.into_values().collect();
     hits.sort_by_key(|h| (h.first_seen, h.device_id));
     out.hits = hits;

@@ -577,16 +577,19 @@ fn lateral(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
             format!("  first {}  ", hhmm(h.first_seen)),
             base,
         ));
-        let ev: Vec<String> = h
-            .evidence
-            .iter()
-            .map(|e| match e {
-                Evidence::Network {
-                    outbound, port: _, ..
-                } => format!("{}{}", if *outbound { "→ " } else { "← " }, e.label()),
+        let mut ev: Vec<String> = Vec::new();
+        for e in &h.evidence {
+            let label = match e {
+                Evidence::Network { outbound, .. } => {
+                    format!("{}{}", if *outbound { "→ " } else { "← " }, e.label())
+                }
                 _ => e.label(),
-            })
-            .collect();
+            };
+            // Several processes may have made the same kind of connection: say it once.
+            if !ev.contains(&label) {
+                ev.push(label);
+            }
+        }
         spans.push(Span::styled(text::display_safe(&ev.join(", ")), base));
         lines.push(Line::from(spans));
     }
