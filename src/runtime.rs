@@ -20,10 +20,10 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::app::queue::{OrgIdx, Row};
+use crate::app::queue::{Interner, OrgIdx, Row};
 use crate::app::{App, Effect, ExitReason, Msg, update};
 use crate::cbc::model::{AlertSearch, AlertSummary, Criteria};
-use crate::cbc::poll::{AlertPoller, fetch_window_as};
+use crate::cbc::poll::{AlertPoller, fetch_window_each};
 use crate::cbc::{ApiError, Client};
 use crate::notify::{Fallback, Notifier};
 use crate::ui;
@@ -214,14 +214,46 @@ async fn event_loop(
         while let Ok(m) = rx.try_recv() {
             pending.push(m);
         }
+        let mut loaded = false;
         for msg in pending {
+            loaded |= matches!(msg, Msg::Polled { initial: true, .. });
             for effect in update(app, msg) {
                 run_effect(effect, terminal, &pollers.pokes, notifier);
             }
         }
+        if loaded {
+            release_free_memory();
+        }
         if let Some(reason) = app.quit {
             return Ok(reason);
         }
+    }
+}
+
+/// Allocator settings for a console that holds a large queue for hours. Call before any
+/// thread starts. glibc only (elsewhere nothing to do):
+/// * one arena: rows are built on the runtime's worker threads and kept by the loop; per-thread
+///   arenas would each keep their own fragments of the first load;
+/// * a fixed mmap threshold: a page of search results (megabytes of JSON) is mapped and
+///   unmapped, never left in the heap (glibc's dynamic threshold would move such buffers into
+///   the heap after the first one is freed).
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; no allocation is in flight on another
+    // thread (there is none yet).
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+/// After a first load the pages' parsed JSON is free but glibc keeps it, spread over the
+/// worker threads' arenas, as resident memory for good: hand it back to the system.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -344,26 +376,23 @@ async fn poll_org(
     );
     let mut loaded = false;
     let mut failures: u32 = 0;
+    // The org's rows share equal strings (devices, users, policies, processes, reasons).
+    let mut strings = Interner::default();
     loop {
         if tx.send(Msg::PollStarted { org }).await.is_err() {
             return;
         }
         let now = Timestamp::now();
         let result = if loaded {
-            poll_changes(&client, &mut poller, now).await
+            poll_changes(org, &client, &mut poller, now, &mut strings).await
         } else {
-            initial_load(&client, &poll, now).await
+            initial_load(org, &client, &poll, now, &mut strings).await
         };
         let wait = match result {
-            Ok(alerts) => {
+            Ok(rows) => {
                 if !loaded {
                     poller.resume_after(now);
                 }
-                let rows: Vec<Row> = alerts
-                    .iter()
-                    .filter_map(|a| Row::from_summary(org, a))
-                    .collect();
-                drop(alerts);
                 let initial = !loaded;
                 loaded = true;
                 failures = 0;
@@ -420,48 +449,66 @@ async fn poll_org(
     }
 }
 
+/// The first load: open alerts of the last `open_lookback`, and alerts closed in the last
+/// `recent_lookback` (so a stopped clock shows how it ended). Page by page into compact rows:
+/// the parsed alerts of one page at a time, never all of them.
 async fn initial_load(
+    org: OrgIdx,
     client: &Client,
     poll: &PollSettings,
     now: Timestamp,
-) -> Result<Vec<AlertSummary>, ApiError> {
+    strings: &mut Interner,
+) -> Result<Vec<Row>, ApiError> {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut add = |page: Vec<AlertSummary>| {
+        rows.extend(
+            page.iter()
+                .filter_map(|a| Row::from_summary_in(org, a, strings)),
+        );
+    };
     let open = AlertSearch {
         criteria: Criteria::default().strings("workflow_status", ["OPEN", "IN_PROGRESS"]),
         rows: poll.rows,
         ..AlertSearch::default()
     };
-    let mut alerts = fetch_window_as(
+    fetch_window_each(
         client,
         &open,
         "backend_timestamp",
         now - poll.open_lookback,
         now,
+        &mut add,
     )
-    .await?
-    .alerts;
-    // Recently closed alerts too, so a stopped clock shows how it ended.
-    let recent = AlertSearch {
+    .await?;
+    // Only closed ones: the open ones came above (asking for every recently updated alert
+    // fetched and parsed most of the backlog twice).
+    let closed = AlertSearch {
+        criteria: Criteria::default().strings("workflow_status", ["CLOSED"]),
         rows: poll.rows,
         ..AlertSearch::default()
     };
-    alerts.extend(
-        fetch_window_as(
-            client,
-            &recent,
-            "backend_update_timestamp",
-            now - poll.recent_lookback,
-            now,
-        )
-        .await?
-        .alerts,
-    );
-    Ok(alerts)
+    fetch_window_each(
+        client,
+        &closed,
+        "backend_update_timestamp",
+        now - poll.recent_lookback,
+        now,
+        &mut add,
+    )
+    .await?;
+    Ok(rows)
 }
 
 async fn poll_changes(
+    org: OrgIdx,
     client: &Client,
     poller: &mut AlertPoller,
     now: Timestamp,
-) -> Result<Vec<AlertSummary>, ApiError> {
-    Ok(poller.poll_as(client, now).await?.alerts)
+    strings: &mut Interner,
+) -> Result<Vec<Row>, ApiError> {
+    let alerts = poller.poll_as::<AlertSummary>(client, now).await?.alerts;
+    Ok(alerts
+        .iter()
+        .filter_map(|a| Row::from_summary_in(org, a, strings))
+        .collect())
 }
