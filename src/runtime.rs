@@ -61,8 +61,11 @@ pub enum Clients {
     Ready(Vec<Client>),
     /// Built after the first frame is drawn (the demo's in-process simulator); the orgs show
     /// "connecting" meanwhile. An error ends the console with that error.
-    Later(Pin<Box<dyn Future<Output = anyhow::Result<Vec<Client>>> + Send>>),
+    Later(Connect),
 }
+
+/// Builds the clients once the first frame is on screen.
+pub type Connect = Pin<Box<dyn Future<Output = anyhow::Result<Vec<Client>>> + Send>>;
 
 /// What starts the pollers: the channel, a poke per org, the settings.
 struct Pollers {
@@ -94,13 +97,12 @@ pub async fn run(
         pokes: app.orgs.iter().map(|_| Arc::new(Notify::new())).collect(),
         poll,
     };
-    let pending = match clients {
+    let connect = match clients {
         Clients::Ready(clients) => {
             pollers.spawn(clients, &mut tasks);
             None
         }
-        // On a worker thread: the loop draws while it runs.
-        Clients::Later(connect) => Some(tokio::spawn(connect)),
+        Clients::Later(connect) => Some(connect),
     };
 
     let mut terminal = init_terminal()?;
@@ -115,7 +117,7 @@ pub async fn run(
         &mut rx,
         &mut tasks,
         &pollers,
-        pending,
+        connect,
         notifier,
     )
     .await;
@@ -151,9 +153,10 @@ async fn event_loop(
     rx: &mut mpsc::Receiver<Msg>,
     tasks: &mut JoinSet<()>,
     pollers: &Pollers,
-    mut pending: Option<JoinHandle<anyhow::Result<Vec<Client>>>>,
+    mut connect: Option<Connect>,
     notifier: Notifier,
 ) -> anyhow::Result<ExitReason> {
+    let mut pending: Option<JoinHandle<anyhow::Result<Vec<Client>>>> = None;
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -176,6 +179,10 @@ async fn event_loop(
                 return Ok(ExitReason::TerminalLost);
             }
             app.dirty = false;
+            // Only now, on a worker thread: it must not compete with the first frame.
+            if let Some(c) = connect.take() {
+                pending = Some(tokio::spawn(c));
+            }
         }
         let first = tokio::select! {
             ev = events.next() => match ev {
