@@ -196,6 +196,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    socdeck::runtime::tune_allocator();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -22,10 +22,10 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::ledger::Ledger;
-use crate::app::queue::{OrgIdx, Row};
+use crate::app::queue::{Interner, OrgIdx, Row};
 use crate::app::{App, ExitReason, Msg, update};
 use crate::cbc::model::{AlertSearch, AlertSummary, Criteria};
-use crate::cbc::poll::{AlertPoller, fetch_window_as};
+use crate::cbc::poll::{AlertPoller, fetch_window_each};
 use crate::cbc::{ApiError, Client};
 use crate::config::rules::{RulesChange, RulesWatcher};
 use crate::effects::{ActionSettings, EffectRunner, Terminal, edit_externally, reconcile};
@@ -66,7 +66,7 @@ pub enum Clients {
     Ready(Vec<Client>),
     /// Built after the first frame is drawn (the demo's in-process simulator); the orgs show
     /// "connecting" meanwhile. An error ends the console with that error.
-    Later(Pin<Box<dyn Future<Output = anyhow::Result<Vec<Client>>> + Send>>),
+    Later(Connect),
 }
 
 /// Everything the console's tasks need besides the model.
@@ -104,6 +104,9 @@ async fn watch_rules(mut watcher: RulesWatcher, tx: mpsc::Sender<Msg>) {
         }
     }
 }
+
+/// Builds the clients once the first frame is on screen.
+pub type Connect = Pin<Box<dyn Future<Output = anyhow::Result<Vec<Client>>> + Send>>;
 
 /// What starts the pollers and the start-up reconciliation once the clients exist.
 struct Pollers {
@@ -166,14 +169,13 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
         journal,
     );
     runner.set_sinks(sinks);
-    let pending = match clients {
+    let connect = match clients {
         Clients::Ready(clients) => {
             pollers.spawn(&clients, &mut tasks);
             runner.set_clients(clients);
             None
         }
-        // On a worker thread: the loop draws while it runs.
-        Clients::Later(connect) => Some(tokio::spawn(connect)),
+        Clients::Later(connect) => Some(connect),
     };
 
     let mut terminal = init_terminal()?;
@@ -188,7 +190,7 @@ pub async fn run(mut app: App, console: Console) -> anyhow::Result<ExitReason> {
         &mut rx,
         &mut tasks,
         &pollers,
-        pending,
+        connect,
         runner,
     )
     .await;
@@ -243,9 +245,10 @@ async fn event_loop(
     rx: &mut mpsc::Receiver<Msg>,
     tasks: &mut JoinSet<()>,
     pollers: &Pollers,
-    mut pending: Option<JoinHandle<anyhow::Result<Vec<Client>>>>,
+    mut connect: Option<Connect>,
     mut runner: EffectRunner,
 ) -> anyhow::Result<ExitReason> {
+    let mut pending: Option<JoinHandle<anyhow::Result<Vec<Client>>>> = None;
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -268,6 +271,10 @@ async fn event_loop(
                 return Ok(ExitReason::TerminalLost);
             }
             app.dirty = false;
+            // Only now, on a worker thread: it must not compete with the first frame.
+            if let Some(c) = connect.take() {
+                pending = Some(tokio::spawn(c));
+            }
         }
         let first = tokio::select! {
             ev = events.next() => match ev {
@@ -307,7 +314,9 @@ async fn event_loop(
         while let Ok(m) = rx.try_recv() {
             pending.push(m);
         }
+        let mut loaded = false;
         for msg in pending {
+            loaded |= matches!(msg, Msg::Polled { initial: true, .. });
             for effect in update(app, msg) {
                 match runner.run(effect, app.quit.is_some()) {
                     None => {}
@@ -326,9 +335,39 @@ async fn event_loop(
                 }
             }
         }
+        if loaded {
+            release_free_memory();
+        }
         if let Some(reason) = app.quit {
             return Ok(reason);
         }
+    }
+}
+
+/// Allocator settings for a console that holds a large queue for hours. Call before any
+/// thread starts. glibc only (elsewhere nothing to do):
+/// * one arena: rows are built on the runtime's worker threads and kept by the loop; per-thread
+///   arenas would each keep their own fragments of the first load;
+/// * a fixed mmap threshold: a page of search results (megabytes of JSON) is mapped and
+///   unmapped, never left in the heap (glibc's dynamic threshold would move such buffers into
+///   the heap after the first one is freed).
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; no allocation is in flight on another
+    // thread (there is none yet).
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+/// After a first load the pages' parsed JSON is free but glibc keeps it, spread over the
+/// worker threads' arenas, as resident memory for good: hand it back to the system.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -434,29 +473,26 @@ async fn poll_org(
     );
     let mut loaded = false;
     let mut failures: u32 = 0;
-    // Alerts whose notes were read, with the update time they were read at.
-    let mut notes_seen: HashMap<Box<str>, Option<Timestamp>> = HashMap::new();
+    // The org's rows share equal strings (devices, users, policies, processes, reasons).
+    let mut strings = Interner::default();
+    // Alerts whose notes changed since they were last read (structured notes: level, owner,
+    // reports sent).
+    let mut notes = NotesSeen::default();
     loop {
         if tx.send(Msg::PollStarted { org }).await.is_err() {
             return;
         }
         let now = Timestamp::now();
         let result = if loaded {
-            poll_changes(&client, &mut poller, now).await
+            poll_changes(org, &client, &mut poller, now, &mut strings, &mut notes).await
         } else {
-            initial_load(&client, &poll, now).await
+            initial_load(org, &client, &poll, now, &mut strings, &mut notes).await
         };
         let wait = match result {
-            Ok(alerts) => {
+            Ok(rows) => {
                 if !loaded {
                     poller.resume_after(now);
                 }
-                let rows: Vec<Row> = alerts
-                    .iter()
-                    .filter_map(|a| Row::from_summary(org, a))
-                    .collect();
-                let noted = notes_to_read(&alerts, &mut notes_seen);
-                drop(alerts);
                 let initial = !loaded;
                 loaded = true;
                 failures = 0;
@@ -472,6 +508,7 @@ async fn poll_org(
                 {
                     return;
                 }
+                let noted = std::mem::take(&mut notes.pending);
                 if !noted.is_empty() && read_ledgers(org, &client, noted, &tx).await.is_err() {
                     return;
                 }
@@ -516,23 +553,24 @@ async fn poll_org(
     }
 }
 
-/// Alerts with notes that changed since their notes were last read.
-fn notes_to_read(
-    alerts: &[AlertSummary],
-    seen: &mut HashMap<Box<str>, Option<Timestamp>>,
-) -> Vec<Box<str>> {
-    let mut out = Vec::new();
-    for a in alerts {
+/// Which alerts' notes to read: those with notes whose update time moved since they were read.
+#[derive(Default)]
+struct NotesSeen {
+    seen: HashMap<Box<str>, Option<Timestamp>>,
+    pending: Vec<Box<str>>,
+}
+
+impl NotesSeen {
+    fn check(&mut self, a: &AlertSummary) {
         let (Some(id), Some(true)) = (a.id.as_deref(), a.alert_notes_present) else {
-            continue;
+            return;
         };
         let at = a.backend_update_timestamp;
-        if seen.get(id) != Some(&at) {
-            seen.insert(id.into(), at);
-            out.push(id.into());
+        if self.seen.get(id) != Some(&at) {
+            self.seen.insert(id.into(), at);
+            self.pending.push(id.into());
         }
     }
-    out
 }
 
 /// How many alerts' notes are read at once.
@@ -580,48 +618,70 @@ async fn read_ledgers(
     Ok(())
 }
 
+/// The first load: open alerts of the last `open_lookback`, and alerts closed in the last
+/// `recent_lookback` (so a stopped clock shows how it ended). Page by page into compact rows:
+/// the parsed alerts of one page at a time, never all of them.
 async fn initial_load(
+    org: OrgIdx,
     client: &Client,
     poll: &PollSettings,
     now: Timestamp,
-) -> Result<Vec<AlertSummary>, ApiError> {
+    strings: &mut Interner,
+    notes: &mut NotesSeen,
+) -> Result<Vec<Row>, ApiError> {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut add = |page: Vec<AlertSummary>| {
+        page.iter().for_each(|a| notes.check(a));
+        rows.extend(
+            page.iter()
+                .filter_map(|a| Row::from_summary_in(org, a, strings)),
+        );
+    };
     let open = AlertSearch {
         criteria: Criteria::default().strings("workflow_status", ["OPEN", "IN_PROGRESS"]),
         rows: poll.rows,
         ..AlertSearch::default()
     };
-    let mut alerts = fetch_window_as(
+    fetch_window_each(
         client,
         &open,
         "backend_timestamp",
         now - poll.open_lookback,
         now,
+        &mut add,
     )
-    .await?
-    .alerts;
-    // Recently closed alerts too, so a stopped clock shows how it ended.
-    let recent = AlertSearch {
+    .await?;
+    // Only closed ones: the open ones came above (asking for every recently updated alert
+    // fetched and parsed most of the backlog twice).
+    let closed = AlertSearch {
+        criteria: Criteria::default().strings("workflow_status", ["CLOSED"]),
         rows: poll.rows,
         ..AlertSearch::default()
     };
-    alerts.extend(
-        fetch_window_as(
-            client,
-            &recent,
-            "backend_update_timestamp",
-            now - poll.recent_lookback,
-            now,
-        )
-        .await?
-        .alerts,
-    );
-    Ok(alerts)
+    fetch_window_each(
+        client,
+        &closed,
+        "backend_update_timestamp",
+        now - poll.recent_lookback,
+        now,
+        &mut add,
+    )
+    .await?;
+    Ok(rows)
 }
 
 async fn poll_changes(
+    org: OrgIdx,
     client: &Client,
     poller: &mut AlertPoller,
     now: Timestamp,
-) -> Result<Vec<AlertSummary>, ApiError> {
-    Ok(poller.poll_as(client, now).await?.alerts)
+    strings: &mut Interner,
+    notes: &mut NotesSeen,
+) -> Result<Vec<Row>, ApiError> {
+    let alerts = poller.poll_as::<AlertSummary>(client, now).await?.alerts;
+    alerts.iter().for_each(|a| notes.check(a));
+    Ok(alerts
+        .iter()
+        .filter_map(|a| Row::from_summary_in(org, a, strings))
+        .collect())
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use socdeck::cbc::model::*;
-use socdeck::cbc::poll::{AlertPoller, fetch_window, merge_alerts};
+use socdeck::cbc::poll::{AlertPoller, fetch_window, fetch_window_each, merge_alerts};
 use socdeck::cbc::{ApiError, Client, ClientConfig, RetryPolicy, Token};
 use socdeck::sim::{Fault, SimHandle, SimOptions, start};
 
@@ -685,6 +685,53 @@ async fn more_than_ten_thousand_hits_are_fetched_by_splitting_the_window() {
         w.requests >= 12,
         "needed splitting: {} requests",
         w.requests
+    );
+}
+
+/// The console's first load, page by page: every alert arrives, no page is larger than asked
+/// for, and a split window repeats nothing.
+#[tokio::test]
+async fn a_split_window_is_delivered_page_by_page() {
+    let sim = sim_with(SimOptions {
+        seed: 5,
+        orgs: 1,
+        backlog: 10_500,
+        ..SimOptions::default()
+    })
+    .await;
+    let c = client(&sim, 0);
+    let now = Timestamp::now();
+    let search = AlertSearch {
+        rows: 1000,
+        ..AlertSearch::default()
+    };
+    let mut pages: Vec<usize> = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
+    let mut on_page = |page: Vec<AlertSummary>| {
+        pages.push(page.len());
+        ids.extend(page.into_iter().filter_map(|a| a.id));
+    };
+    let (requests, truncated) = fetch_window_each(
+        &c,
+        &search,
+        "backend_timestamp",
+        now - SignedDuration::from_hours(24 * 60),
+        now + SignedDuration::from_secs(5),
+        &mut on_page,
+    )
+    .await
+    .unwrap();
+    let distinct: HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 10_500);
+    assert_eq!(ids.len(), 10_500, "no alert delivered twice");
+    assert!(pages.iter().all(|n| *n <= 1000), "{pages:?}");
+    assert!(pages.len() >= 11, "{pages:?}");
+    assert_eq!(truncated, 0);
+    // At least the whole window was asked once (too many to page), then its parts were paged.
+    assert!(
+        requests as usize > pages.len(),
+        "{requests} requests, {} pages",
+        pages.len()
     );
 }
 

@@ -617,7 +617,7 @@ pub(super) fn on_action_state(app: &mut App, id: TrackId, state: State) -> Vec<E
 pub(super) fn on_ledger(app: &mut App, org: OrgIdx, entries: Vec<(Box<str>, Ledger)>) {
     let mut changed = false;
     for (id, l) in entries {
-        let key = AlertKey { org, id };
+        let key = AlertKey { org, id: id.into() };
         // A newer local statement (just confirmed here) is not overwritten by an older read.
         let merged = match app.ledgers.get(&key) {
             Some(old) => newer(old, &l),

@@ -6,7 +6,8 @@
 //! sanitises, parses or allocates per row. Sorting and filtering happen in [`Queue::recompute`],
 //! called when data or filters change — never while drawing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -18,17 +19,24 @@ use crate::text;
 /// Index of an org in the console's org list.
 pub type OrgIdx = u16;
 
-/// Identity of an alert across orgs.
+/// Identity of an alert across orgs. The id is shared (the queue's index and the row hold
+/// one copy).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AlertKey {
     pub org: OrgIdx,
-    pub id: Box<str>,
+    pub id: Arc<str>,
 }
 
 /// A sanitised, display-ready string: escapes of hidden characters are marked by byte range so
 /// the view can style them distinctly.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cell {
+///
+/// One pointer wide, shared when equal: a queue of 100k alerts holds a few thousand distinct
+/// device, user, policy, process and reason strings, each once (see [`Interner`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Cell(Option<Arc<CellText>>);
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CellText {
     text: Box<str>,
     escapes: Box<[(u32, u32)]>,
 }
@@ -36,16 +44,19 @@ pub struct Cell {
 impl Cell {
     /// Sanitises `raw`, keeping at most `cap` characters.
     pub fn new(raw: &str, cap: usize) -> Cell {
+        if raw.is_empty() {
+            return Cell::default();
+        }
         let safe = text::sanitize_with_cap(raw, cap);
         let escapes = safe
             .escapes()
             .iter()
             .map(|r| (r.start as u32, r.end as u32))
             .collect();
-        Cell {
+        Cell(Some(Arc::new(CellText {
             text: safe.as_str().into(),
             escapes,
-        }
+        })))
     }
 
     pub fn from_opt(raw: Option<&str>, cap: usize) -> Cell {
@@ -53,34 +64,73 @@ impl Cell {
     }
 
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.0.as_ref().map_or("", |c| &c.text)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
+        self.as_str().is_empty()
     }
 
     /// Whether the raw value held hidden or control characters (shown as escapes).
     pub fn is_flagged(&self) -> bool {
-        !self.escapes.is_empty()
+        self.0.as_ref().is_some_and(|c| !c.escapes.is_empty())
     }
 
     /// `(text, is_escape)` pieces in order, for styled rendering.
     pub fn pieces(&self) -> impl Iterator<Item = (&str, bool)> {
-        let mut out = Vec::with_capacity(self.escapes.len() * 2 + 1);
+        let text = self.as_str();
+        let escapes: &[(u32, u32)] = self.0.as_ref().map_or(&[], |c| &c.escapes);
+        let mut out = Vec::with_capacity(escapes.len() * 2 + 1);
         let mut at = 0usize;
-        for &(s, e) in self.escapes.iter() {
+        for &(s, e) in escapes {
             let (s, e) = (s as usize, e as usize);
             if s > at {
-                out.push((&self.text[at..s], false));
+                out.push((&text[at..s], false));
             }
-            out.push((&self.text[s..e], true));
+            out.push((&text[s..e], true));
             at = e;
         }
-        if at < self.text.len() {
-            out.push((&self.text[at..], false));
+        if at < text.len() {
+            out.push((&text[at..], false));
         }
         out.into_iter()
+    }
+}
+
+/// Shares equal strings between rows: a poller builds its rows through one, so the thousands
+/// of alerts on the same device, policy or process hold one copy of each string.
+#[derive(Debug, Default)]
+pub struct Interner {
+    cells: HashSet<Cell>,
+    strs: HashSet<Arc<str>>,
+}
+
+impl Interner {
+    /// [`Cell::from_opt`], shared with an equal cell built before.
+    pub fn cell(&mut self, raw: Option<&str>, cap: usize) -> Cell {
+        let cell = Cell::from_opt(raw, cap);
+        if cell.0.is_none() {
+            return cell;
+        }
+        match self.cells.get(&cell) {
+            Some(seen) => seen.clone(),
+            None => {
+                self.cells.insert(cell.clone());
+                cell
+            }
+        }
+    }
+
+    /// A plain (already safe) string, shared with an equal one seen before.
+    pub fn str(&mut self, s: &str) -> Arc<str> {
+        match self.strs.get(s) {
+            Some(seen) => seen.clone(),
+            None => {
+                let a: Arc<str> = s.into();
+                self.strs.insert(a.clone());
+                a
+            }
+        }
     }
 }
 
@@ -97,9 +147,9 @@ pub struct Row {
     pub updated_at: Option<Timestamp>,
     pub severity: Option<u8>,
     pub status: WorkflowStatus,
-    pub closure_reason: Option<Box<str>>,
+    pub closure_reason: Option<Arc<str>>,
     pub closed_at: Option<Timestamp>,
-    pub determination: Option<Box<str>>,
+    pub determination: Option<Arc<str>>,
     pub alert_type: Cell,
     pub device: Cell,
     pub device_id: Option<i64>,
@@ -111,7 +161,7 @@ pub struct Row {
     pub process: Cell,
     pub process_path: Cell,
     pub cmdline: Cell,
-    pub sha256: Option<Box<str>>,
+    pub sha256: Option<Arc<str>>,
     pub ttps: Cell,
     pub owner: Option<Cell>,
     /// The analyst's level once set (issue: triage), else `None` and the suggestion shows.
@@ -138,6 +188,11 @@ impl Row {
     /// The compact row of an alert; `None` for an alert without an id (it cannot be told
     /// apart from others or acted on).
     pub fn from_summary(org: OrgIdx, a: &AlertSummary) -> Option<Row> {
+        Row::from_summary_in(org, a, &mut Interner::default())
+    }
+
+    /// [`Row::from_summary`], sharing equal strings with the rows built before through `strings`.
+    pub fn from_summary_in(org: OrgIdx, a: &AlertSummary, strings: &mut Interner) -> Option<Row> {
         let id = a.id.as_deref().filter(|s| !s.is_empty())?;
         let process_path = a.process_name.as_deref();
         let process_file = process_path.map(|p| p.rsplit(['\\', '/']).next().unwrap_or(p));
@@ -157,23 +212,24 @@ impl Row {
             .filter(|_| status == WorkflowStatus::InProgress)
             .filter(|w| w.changed_by_type.as_deref() != Some("SYSTEM"))
             .and_then(|w| w.changed_by.as_deref())
-            .map(|s| Cell::new(s, CAP_SHORT));
+            .map(|s| strings.cell(Some(s), CAP_SHORT));
         let sha256 = a
             .process_sha256
             .as_deref()
             .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .map(|h| h.to_ascii_lowercase().into_boxed_str());
+            .map(|h| strings.str(&h.to_ascii_lowercase()));
+        let safe_id = Cell::new(id, CAP_SHORT);
         let mut row = Row {
             key: AlertKey {
                 org,
-                id: Cell::new(id, CAP_SHORT).text,
+                id: safe_id.as_str().into(),
             },
             received_at: a.backend_timestamp,
             updated_at: a.backend_update_timestamp,
             severity: a.severity.and_then(|s| u8::try_from(s.clamp(0, 10)).ok()),
             closure_reason: workflow
                 .and_then(|w| w.closure_reason.as_deref())
-                .map(Into::into),
+                .map(|s| strings.str(s)),
             closed_at: (status == WorkflowStatus::Closed)
                 .then(|| workflow.and_then(|w| w.change_timestamp))
                 .flatten(),
@@ -181,25 +237,25 @@ impl Row {
                 .determination
                 .as_ref()
                 .and_then(|d| d.value.as_deref())
-                .map(Into::into),
+                .map(|s| strings.str(s)),
             status,
-            alert_type: Cell::from_opt(a.alert_type.as_deref(), CAP_SHORT),
-            device: Cell::from_opt(a.device_name.as_deref(), CAP_SHORT),
+            alert_type: strings.cell(a.alert_type.as_deref(), CAP_SHORT),
+            device: strings.cell(a.device_name.as_deref(), CAP_SHORT),
             device_id: a.device_id,
-            device_os: Cell::from_opt(a.device_os.as_deref(), CAP_SHORT),
-            policy: Cell::from_opt(a.device_policy.as_deref(), CAP_SHORT),
-            user: Cell::from_opt(
+            device_os: strings.cell(a.device_os.as_deref(), CAP_SHORT),
+            policy: strings.cell(a.device_policy.as_deref(), CAP_SHORT),
+            user: strings.cell(
                 a.process_username
                     .as_deref()
                     .or(a.device_username.as_deref()),
                 CAP_SHORT,
             ),
-            reason: Cell::from_opt(a.reason.as_deref(), CAP_REASON),
-            process: Cell::from_opt(process_file, CAP_SHORT),
-            process_path: Cell::from_opt(process_path, CAP_REASON),
-            cmdline: Cell::from_opt(a.process_cmdline.as_deref(), CAP_CMDLINE),
+            reason: strings.cell(a.reason.as_deref(), CAP_REASON),
+            process: strings.cell(process_file, CAP_SHORT),
+            process_path: strings.cell(process_path, CAP_REASON),
+            cmdline: strings.cell(a.process_cmdline.as_deref(), CAP_CMDLINE),
             sha256,
-            ttps: Cell::new(&a.ttps.join(", "), CAP_REASON),
+            ttps: strings.cell(Some(&a.ttps.join(", ")), CAP_REASON),
             owner,
             level_set: None,
             level_at: None,
@@ -380,33 +436,47 @@ pub struct Counts {
 
 /// Sort key: running clocks first by deadline (= by time left), then by severity (highest
 /// first); below them the rows without a running clock — open ones (no receipt time) above
-/// closed ones — by severity, then newest first.
-fn sort_key(row: &Row, sla: &SlaPolicy) -> (u8, i64, i16, std::cmp::Reverse<i64>, Box<str>) {
+/// closed ones — by severity, then newest first. Ties end on the id (see [`Queue::recompute`]).
+type SortKey = (u8, i64, i16, std::cmp::Reverse<i64>);
+
+fn sort_key(row: &Row, sla: &SlaPolicy) -> SortKey {
     let sev = -i16::from(row.severity.unwrap_or(0));
     match row.clock(sla) {
-        Clock::Running { deadline } => (
-            0,
-            deadline.as_millisecond(),
-            sev,
-            std::cmp::Reverse(0),
-            row.key.id.clone(),
-        ),
+        Clock::Running { deadline } => (0, deadline.as_millisecond(), sev, std::cmp::Reverse(0)),
         _ => (
             if row.is_closed() { 2 } else { 1 },
             0,
             sev,
             std::cmp::Reverse(row.received_at.map_or(i64::MIN, |t| t.as_millisecond())),
-            row.key.id.clone(),
         ),
     }
 }
 
+/// Sorts row indices by [`sort_key`], then id, then org: one key per row, no id copied.
+fn sort_rows(idx: &mut Vec<u32>, rows: &[Row], sla: &SlaPolicy) {
+    let mut keyed: Vec<(SortKey, u32)> = idx
+        .iter()
+        .map(|&i| (sort_key(&rows[i as usize], sla), i))
+        .collect();
+    keyed.sort_unstable_by(|(ka, a), (kb, b)| {
+        let (ra, rb) = (&rows[*a as usize].key, &rows[*b as usize].key);
+        ka.cmp(kb)
+            .then_with(|| ra.id.cmp(&rb.id))
+            .then(ra.org.cmp(&rb.org))
+    });
+    idx.clear();
+    idx.extend(keyed.into_iter().map(|(_, i)| i));
+}
+
+/// Rows live in one vector (never removed: a closed alert stays, its clock stopped); the
+/// index, the visible order and the selection refer to them by position.
 #[derive(Debug, Default)]
 pub struct Queue {
-    rows: HashMap<AlertKey, Row>,
+    rows: Vec<Row>,
+    index: HashMap<AlertKey, u32>,
     /// Visible rows (filtered), in display order.
-    order: Vec<AlertKey>,
-    selected: Option<AlertKey>,
+    order: Vec<u32>,
+    selected: Option<u32>,
     /// Index of `selected` in `order`.
     sel_idx: usize,
     /// First visible row of the table.
@@ -438,28 +508,28 @@ impl Queue {
         self.order.len()
     }
     pub fn get(&self, key: &AlertKey) -> Option<&Row> {
-        self.rows.get(key)
+        self.index.get(key).map(|&i| &self.rows[i as usize])
     }
 
     /// Changes one row in place (what the analyst or another console set); the caller
     /// recomputes the order. `false` when the alert is not in the queue.
     pub fn update_row(&mut self, key: &AlertKey, edit: impl FnOnce(&mut Row)) -> bool {
-        match self.rows.get_mut(key) {
-            Some(r) => {
-                edit(r);
+        match self.index.get(key) {
+            Some(&i) => {
+                edit(&mut self.rows[i as usize]);
                 true
             }
             None => false,
         }
     }
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
-        self.rows.values()
+        self.rows.iter()
     }
     pub fn selected(&self) -> Option<&Row> {
-        self.selected.as_ref().and_then(|k| self.rows.get(k))
+        self.selected.map(|i| &self.rows[i as usize])
     }
     pub fn selected_index(&self) -> Option<usize> {
-        self.selected.as_ref().map(|_| self.sel_idx)
+        self.selected.map(|_| self.sel_idx)
     }
     pub fn offset(&self) -> usize {
         self.offset
@@ -477,22 +547,26 @@ impl Queue {
         self.order[self.offset.min(end)..end]
             .iter()
             .enumerate()
-            .filter_map(move |(i, k)| self.rows.get(k).map(|r| (self.offset + i, r)))
+            .map(move |(i, &r)| (self.offset + i, &self.rows[r as usize]))
     }
 
     /// Merges rows (newest version of each alert wins). Call [`Queue::recompute`] afterwards.
     pub fn merge(&mut self, rows: Vec<Row>) -> MergeResult {
         let mut result = MergeResult::default();
+        self.rows.reserve(rows.len());
         for mut row in rows {
-            match self.rows.get_mut(&row.key) {
+            match self.index.get(&row.key) {
                 None => {
                     if self.paused {
                         self.arrived_while_paused += 1;
                     }
-                    self.rows.insert(row.key.clone(), row);
+                    let i = self.rows.len() as u32;
+                    self.index.insert(row.key.clone(), i);
+                    self.rows.push(row);
                     result.new += 1;
                 }
-                Some(existing) => {
+                Some(&i) => {
+                    let existing = &mut self.rows[i as usize];
                     if row.updated_at < existing.updated_at {
                         continue;
                     }
@@ -504,6 +578,10 @@ impl Queue {
                     }
                 }
             }
+        }
+        // A first load grows the vector in doublings: give the slack back.
+        if self.rows.capacity() > self.rows.len() + self.rows.len() / 8 + 64 {
+            self.rows.shrink_to_fit();
         }
         result
     }
@@ -519,29 +597,31 @@ impl Queue {
                 && filter.status.is_none_or(|s| s.matches(&row.status))
                 && (needle.is_empty() || text_matches(row, &needle, org_names))
         };
+        let rows = &self.rows;
 
         if self.paused {
             // Keep the rows already shown where they are; append newcomers at the bottom.
-            let rows = &self.rows;
-            self.order.retain(|k| rows.get(k).is_some_and(&matches));
-            let present: std::collections::HashSet<&AlertKey> = self.order.iter().collect();
-            let mut fresh: Vec<&Row> = rows
-                .values()
-                .filter(|r| !present.contains(&r.key) && matches(r))
+            self.order.retain(|&i| matches(&rows[i as usize]));
+            let mut present = vec![false; rows.len()];
+            for &i in &self.order {
+                present[i as usize] = true;
+            }
+            let mut fresh: Vec<u32> = (0..rows.len() as u32)
+                .filter(|&i| !present[i as usize] && matches(&rows[i as usize]))
                 .collect();
-            fresh.sort_by_cached_key(|r| sort_key(r, sla));
-            let fresh: Vec<AlertKey> = fresh.into_iter().map(|r| r.key.clone()).collect();
-            drop(present);
+            sort_rows(&mut fresh, rows, sla);
             self.order.extend(fresh);
         } else {
-            let mut visible: Vec<&Row> = self.rows.values().filter(|r| matches(r)).collect();
-            visible.sort_by_cached_key(|r| sort_key(r, sla));
-            self.order = visible.into_iter().map(|r| r.key.clone()).collect();
+            let mut visible = std::mem::take(&mut self.order);
+            visible.clear();
+            visible.extend((0..rows.len() as u32).filter(|&i| matches(&rows[i as usize])));
+            sort_rows(&mut visible, rows, sla);
+            self.order = visible;
         }
 
         let mut deadlines: Vec<Timestamp> = Vec::new();
         let mut open = 0;
-        for row in self.rows.values() {
+        for row in self.rows.iter() {
             if !row.is_closed() {
                 open += 1;
             }
@@ -566,13 +646,12 @@ impl Queue {
         }
         let found = self
             .selected
-            .as_ref()
-            .and_then(|k| self.order.iter().position(|o| o == k));
+            .and_then(|k| self.order.iter().position(|&o| o == k));
         match found {
             Some(i) => self.sel_idx = i,
             None => {
                 self.sel_idx = self.sel_idx.min(self.order.len() - 1);
-                self.selected = Some(self.order[self.sel_idx].clone());
+                self.selected = Some(self.order[self.sel_idx]);
             }
         }
     }
@@ -601,7 +680,7 @@ impl Queue {
             return;
         }
         self.sel_idx = i.min(self.order.len() - 1);
-        self.selected = Some(self.order[self.sel_idx].clone());
+        self.selected = Some(self.order[self.sel_idx]);
         self.scroll_to_selection(height);
     }
 
@@ -636,4 +715,78 @@ fn text_matches(row: &Row, needle: &str, org_names: &[String]) -> bool {
         || hit(&row.key.id)
         || row.owner.as_ref().is_some_and(|o| hit(o.as_str()))
         || org_names.get(row.key.org as usize).is_some_and(|n| hit(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: &str, device: &str, reason: &str) -> AlertSummary {
+        AlertSummary {
+            id: Some(id.into()),
+            device_name: Some(device.into()),
+            reason: Some(reason.into()),
+            process_name: Some("c:\\windows\\system32\\cmd.exe".into()),
+            ..Default::default()
+        }
+    }
+
+    fn same_storage(a: &Cell, b: &Cell) -> bool {
+        match (&a.0, &b.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn rows_built_through_one_interner_share_equal_strings() {
+        let mut strings = Interner::default();
+        let a = Row::from_summary_in(0, &summary("a", "WS-1", "macro"), &mut strings).unwrap();
+        let b = Row::from_summary_in(0, &summary("b", "WS-1", "miner"), &mut strings).unwrap();
+        assert!(same_storage(&a.device, &b.device));
+        assert!(same_storage(&a.process, &b.process));
+        assert!(!same_storage(&a.reason, &b.reason));
+        assert_eq!(b.reason.as_str(), "miner");
+        // Equal text with different escapes is not the same cell.
+        let c = Row::from_summary_in(0, &summary("c", "WS-1\u{202e}", "x"), &mut strings).unwrap();
+        let d = Row::from_summary_in(0, &summary("d", "WS-1\\u202e", "x"), &mut strings).unwrap();
+        assert_eq!(c.device.as_str(), d.device.as_str());
+        assert!(c.device.is_flagged() && !d.device.is_flagged());
+        assert!(c.flagged && !d.flagged);
+        // Without an interner nothing is shared, and the rows are still equal in value.
+        let e = Row::from_summary(0, &summary("a", "WS-1", "macro")).unwrap();
+        assert!(!same_storage(&a.device, &e.device));
+        assert_eq!(a, e);
+    }
+
+    #[test]
+    fn the_queue_keeps_one_row_per_alert_and_the_newest_version() {
+        let mut q = Queue::default();
+        let mut strings = Interner::default();
+        let mut rows: Vec<Row> = (0..5)
+            .map(|i| {
+                Row::from_summary_in(0, &summary(&format!("r{i}"), "WS", "x"), &mut strings)
+                    .unwrap()
+            })
+            .collect();
+        rows.push(rows[2].clone());
+        let merged = q.merge(rows);
+        assert_eq!(merged, MergeResult { new: 5, changed: 0 });
+        assert_eq!(q.len(), 5);
+        let mut newer = q
+            .get(&AlertKey {
+                org: 0,
+                id: "r2".into(),
+            })
+            .unwrap()
+            .clone();
+        newer.updated_at = Some(Timestamp::UNIX_EPOCH);
+        newer.severity = Some(9);
+        assert_eq!(q.merge(vec![newer]).changed, 1);
+        q.recompute(&SlaPolicy::default(), &LevelPolicy::default(), &[]);
+        // Severity first among rows without a clock: the updated row leads.
+        let first = q.window(1).next().unwrap().1;
+        assert_eq!(&*first.key.id, "r2");
+        assert_eq!(q.visible_len(), 5);
+    }
 }

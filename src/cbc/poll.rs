@@ -86,6 +86,71 @@ pub async fn fetch_window_as<T: AlertRecord>(
     Ok(out)
 }
 
+/// [`fetch_window_as`] page by page: every page goes to `page` as it arrives, so a large first
+/// load never holds all its alerts at once (a console keeps only its compact rows). Pages may
+/// repeat alerts — overlapping halves of a split window, a window read again because it changed
+/// while paged — so the consumer keeps the newest version of each id. Returns the number of
+/// requests and of windows truncated at [`MAX_SEARCH_WINDOW`].
+pub async fn fetch_window_each<T: AlertRecord>(
+    client: &Client,
+    base: &AlertSearch,
+    field: &str,
+    start: Timestamp,
+    end: Timestamp,
+    page: &mut (dyn FnMut(Vec<T>) + Send),
+) -> Result<(u32, u32), ApiError> {
+    let (mut requests, mut truncated) = (0u32, 0u32);
+    let mut windows = vec![(start, end)];
+    'windows: while let Some((lo, hi)) = windows.pop() {
+        let mut q = base.clone();
+        q.criteria = q
+            .criteria
+            .time(field, TimeRange::Absolute { start: lo, end: hi });
+        q.sort = vec![SortField::new(field, Order::Asc)];
+        let splittable = hi.duration_since(lo) > SignedDuration::from_millis(1);
+        for _ in 0..MAX_WINDOW_ATTEMPTS {
+            q.start = None;
+            q.rows = base.rows;
+            let first = client.search_alerts_as::<T>(&q).await?;
+            requests += 1;
+            if first.num_found > MAX_SEARCH_WINDOW && splittable {
+                let mid = midpoint(lo, hi);
+                windows.push((mid, hi));
+                windows.push((lo, mid));
+                continue 'windows;
+            }
+            if first.num_found > MAX_SEARCH_WINDOW {
+                truncated += 1;
+            }
+            let expected = first.num_found;
+            let reachable = expected.min(MAX_SEARCH_WINDOW);
+            let mut got = first.results.len() as u64;
+            let mut stable = true;
+            page(first.results);
+            while got < reachable {
+                let next = got + 1;
+                q.start = Some(next as u32);
+                q.rows = q.rows.min((MAX_SEARCH_WINDOW + 1 - next) as u32);
+                let more = client.search_alerts_as::<T>(&q).await?;
+                requests += 1;
+                if more.num_found != expected {
+                    // Rows shifted while we paged: read the window again (see fetch_fitting).
+                    stable = false;
+                }
+                if more.results.is_empty() {
+                    break;
+                }
+                got += more.results.len() as u64;
+                page(more.results);
+            }
+            if stable {
+                break;
+            }
+        }
+    }
+    Ok((requests, truncated))
+}
+
 enum Fetched<T> {
     All(Vec<T>),
     TooMany,
