@@ -1170,13 +1170,7 @@ fn a_skipped_redraw_never_hides_a_change_on_screen() {
 #[test]
 fn the_header_clock_is_redrawn_when_the_minute_changes() {
     let mut app = new_app();
-    let done = ts("2026-11-30T08:30:00Z");
-    poll(
-        &mut app,
-        0,
-        &[closed(alert("c1", mins(-30), 5), done)],
-        true,
-    );
+    poll(&mut app, 0, &[alert("later", mins(30), 5)], true);
     tick(&mut app, now() + secs(59));
     assert!(screen(&app)[0].contains("09:00"));
     app.dirty = false;
@@ -1186,6 +1180,42 @@ fn the_header_clock_is_redrawn_when_the_minute_changes() {
     tick(&mut app, now() + secs(60));
     assert!(screen(&app)[0].contains("09:01"));
     assert!(app.dirty, "the header clock changed from 09:00 to 09:01");
+}
+
+/// With nothing left to breach, nothing in the header moves: no clock, no redraw, 0 B/s.
+#[test]
+fn with_no_clock_left_to_breach_the_header_is_still() {
+    let mut app = new_app();
+    let done = ts("2026-11-30T08:30:00Z");
+    poll(
+        &mut app,
+        0,
+        &[
+            closed(alert("c1", mins(-30), 5), done),
+            alert("late", mins(-5), 5),
+        ],
+        true,
+    );
+    tick(&mut app, now() + secs(1));
+    let header = screen(&app)[0].clone();
+    assert!(!header.contains("09:00"), "{header}");
+    assert!(header.contains("breached 1"), "{header}");
+    for ch_ in ['s', 's', 's'] {
+        ch(&mut app, ch_); // filter to closed: no countdown on screen
+    }
+    tick(&mut app, now() + secs(2));
+    app.dirty = false;
+    for s_ in 3..=180 {
+        tick(&mut app, now() + secs(s_));
+        if s_ % 15 == 0 {
+            // Polls keep coming (and change nothing): the org stays `ok <1m`.
+            poll(&mut app, 0, &[], false);
+        }
+        assert!(
+            !app.dirty,
+            "redraw at +{s_}s with nothing time-dependent on screen"
+        );
+    }
 }
 
 /// With no countdown on screen the header's counts follow the HH:MM beside them: a clock that
@@ -1200,6 +1230,8 @@ fn with_no_countdown_visible_breaches_show_with_the_minute() {
         0,
         &[
             alert("soon", secs(10), 5),
+            // A clock still to breach later keeps the header clock (and its minute) going.
+            alert("later", mins(30), 5),
             closed(alert("c1", mins(-30), 5), done),
         ],
         true,

@@ -322,18 +322,29 @@ impl App {
     /// redraw). A 10k backlog breaches every second or two; an SSH link at rest should carry
     /// one small frame a minute for that, not one a second.
     fn clock_text(&self) -> String {
-        // The header shows the wall clock as HH:MM: a new minute is a visible change.
-        let hhmm = self
-            .now
-            .to_zoned_datetime(self.settings.display_tz.clone())
-            .strftime("%H:%M");
-        let mut s = hhmm.to_string();
+        // The header shows the wall clock as HH:MM while a clock can still breach (it dates
+        // the counts beside it): a new minute is then a visible change. With nothing left to
+        // breach nothing in the header moves, and an idle console sends nothing at all.
+        let mut s = if self.header_clock() {
+            self.now
+                .to_zoned_datetime(self.settings.display_tz.clone())
+                .strftime("%H:%M")
+                .to_string()
+        } else {
+            String::new()
+        };
         for o in &self.orgs {
             s.push('|');
             s.push_str(&ui::org_age_text(o, self.now, self.settings.stale_after));
         }
         s.push_str(&format!("|{}", self.toasts.len()));
         s
+    }
+
+    /// Whether the header shows the wall clock: while some running clock has not breached yet.
+    pub fn header_clock(&self) -> bool {
+        let c = self.queue.counts(self.now);
+        c.running > c.breached
     }
 
     /// Whether a visible row shows a running countdown.

@@ -130,7 +130,11 @@ pub(super) fn header(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let counts = app.queue.counts(app.now);
     let tz = app.settings.display_tz.clone();
-    let clock = app.now.to_zoned_datetime(tz).strftime("%H:%M").to_string();
+    let clock = if app.header_clock() {
+        app.now.to_zoned_datetime(tz).strftime("%H:%M").to_string()
+    } else {
+        String::new()
+    };
     let mut first = vec![
         Span::styled(" socdeck ", t.style(Slot::HeaderTitle)),
         Span::raw(" "),
