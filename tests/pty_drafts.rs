@@ -98,3 +98,38 @@ fn sigterm_flushes_the_draft_at_once() {
     p.signal(libc::SIGHUP);
     assert_eq!(p.wait_exit(Duration::from_secs(5)).unwrap().code, Some(129));
 }
+
+#[test]
+fn editing_in_external_editor_comes_back_into_the_draft() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    // An "editor" that puts a line at the top of the file it is given.
+    let script = home.path().join("fake-editor");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n{ echo 'EDITED-IN-EDITOR'; cat \"$1\"; } > \"$1.new\" && mv \"$1.new\" \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let opts = Opts {
+        home: Some(home.path().to_path_buf()),
+        env: vec![("EDITOR".into(), script.display().to_string())],
+        ..Opts::size(80, 24)
+    };
+    let mut p = PtyProc::spawn(
+        &["--demo", "--seed", "3", "--rate", "0", "--backlog", BACKLOG],
+        opts,
+    );
+    p.wait_for(STARTUP, "the whole backlog", |s| {
+        s.contents()
+            .contains(&format!(" {BACKLOG} alerts"))
+            .then_some(())
+    });
+    open_editor(&p);
+    // F6: leave the screen, run $EDITOR, come back.
+    p.send(b"\x1b[17~");
+    wait_text(&p, "EDITED-IN-EDITOR", "the text from $EDITOR");
+    wait_text(&p, "unsaved", "the draft marked changed");
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit(Duration::from_secs(5)).unwrap().code, Some(143));
+}
