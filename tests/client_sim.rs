@@ -754,7 +754,6 @@ async fn paging_through_one_reused_body_buffer_matches_a_single_page() {
         .await
         .unwrap();
     assert!(one.results.len() > 7 && one.results.len() % 7 != 0);
-    let searches_before = count(&sim, "POST", "alerts/_search");
     let paged = c
         .search_alerts_all_as::<AlertSummary>(&AlertSearch {
             rows: 7,
@@ -763,11 +762,6 @@ async fn paging_through_one_reused_body_buffer_matches_a_single_page() {
         .await
         .unwrap();
     assert_eq!(paged, one.results);
-    // Prefetching the next page while parsing one sends no request the plain loop would not.
-    assert_eq!(
-        count(&sim, "POST", "alerts/_search") - searches_before,
-        one.results.len().div_ceil(7)
-    );
     let full = c
         .search_alerts_all(&AlertSearch {
             rows: 7,

@@ -654,43 +654,19 @@ impl Client {
     ) -> Result<Vec<T>, ApiError> {
         let mut q = search.clone();
         q.start = None;
-        // Pages are parsed straight into `out` (no page-sized Vec copied over), through two
-        // body buffers used in turn: memory is faulted in once, not once per page. Once the
-        // first page has told how many hits are reachable, the next page is requested before
-        // this one is parsed, so the server prepares it while we parse (same requests, in the
-        // same order, on the same connection; a prediction that turns out wrong — a short
-        // page — is dropped and the right page fetched).
+        // Pages are parsed straight into `out` (no page-sized Vec copied over), through one
+        // body buffer for every page: memory is faulted in once, not once per page.
         let mut out: Vec<T> = Vec::with_capacity(q.rows.min(MAX_SEARCH_WINDOW as u32) as usize);
         let mut buf = Vec::new();
-        let mut spare = Vec::new();
-        let mut status = self.send_alert_search(&q, &mut buf).await?;
-        let mut known_reachable: Option<u64> = None;
         loop {
             let before = out.len();
-            // Prefetch the page that follows if this one is full, when more are known to exist.
-            let predicted = next_page(&q, before + q.rows as usize);
-            let prefetch = match known_reachable {
-                Some(r) if ((before + q.rows as usize) as u64) < r => {
-                    let client = self.clone();
-                    let pq = predicted.clone();
-                    let mut b = std::mem::take(&mut spare);
-                    let task = tokio::spawn(async move {
-                        let r = client.send_alert_search(&pq, &mut b).await;
-                        (r, b)
-                    });
-                    // Let it put the request on the wire before this thread starts parsing.
-                    tokio::task::yield_now().await;
-                    Some((predicted, AbortOnDrop(task)))
-                }
-                _ => None,
-            };
+            let status = self.send_alert_search(&q, &mut buf).await?;
             let page = self.decode_seed(status, &buf, "alert search", AlertPageInto(&mut out))?;
             let reachable = page
                 .num_available
                 .unwrap_or(page.num_found)
                 .min(page.num_found)
                 .min(MAX_SEARCH_WINDOW);
-            known_reachable = Some(reachable);
             if before == 0 {
                 out.reserve_exact((reachable as usize).saturating_sub(out.len()));
             }
@@ -702,18 +678,11 @@ impl Client {
                 }
                 return Ok(out);
             }
-            q = next_page(&q, out.len());
-            status = match prefetch {
-                Some((pq, mut task)) if pq.start == q.start && pq.rows == q.rows => {
-                    let (r, b) = (&mut task.0).await.map_err(|e| ApiError::Connect {
-                        host: self.inner.host.clone(),
-                        detail: format!("alert page prefetch failed: {e}"),
-                    })?;
-                    spare = std::mem::replace(&mut buf, b);
-                    r?
-                }
-                _ => self.send_alert_search(&q, &mut buf).await?,
-            };
+            let next = out.len() as u64 + 1;
+            if next + u64::from(q.rows) - 1 > MAX_SEARCH_WINDOW {
+                q.rows = (MAX_SEARCH_WINDOW + 1 - next) as u32;
+            }
+            q.start = Some(next as u32);
         }
     }
 
@@ -1139,27 +1108,6 @@ impl Client {
     }
 }
 
-/// The alert search for the page after the first `have` hits (1-based `start`), its `rows`
-/// cut so it stays inside CBC's 10 000-row window.
-fn next_page(q: &AlertSearch, have: usize) -> AlertSearch {
-    let mut q = q.clone();
-    let next = have as u64 + 1;
-    if next + u64::from(q.rows) - 1 > MAX_SEARCH_WINDOW {
-        q.rows = MAX_SEARCH_WINDOW.saturating_add(1).saturating_sub(next) as u32;
-    }
-    q.start = Some(next as u32);
-    q
-}
-
-/// A spawned task that is cancelled when its handle is dropped (a prefetch nobody awaits).
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Ids go into URL paths: refuse anything that could change the path.
 fn path_segment(id: &str) -> Result<&str, ApiError> {
     if !id.is_empty()
@@ -1278,20 +1226,6 @@ mod tests {
                 assert!(backoff(&p, attempt) <= cap);
             }
         }
-    }
-
-    #[test]
-    fn the_next_page_stays_inside_the_search_window() {
-        let q = AlertSearch {
-            rows: 1000,
-            ..AlertSearch::default()
-        };
-        let p = next_page(&q, 1000);
-        assert_eq!((p.start, p.rows), (Some(1001), 1000));
-        let p = next_page(&q, 9500);
-        assert_eq!((p.start, p.rows), (Some(9501), 500));
-        let p = next_page(&q, 9999);
-        assert_eq!((p.start, p.rows), (Some(10_000), 1));
     }
 
     #[test]
