@@ -532,12 +532,16 @@ mod console {
                     Some(s) => Some(s.smtp()),
                     None => smtp,
                 },
-                webhooks: socdeck::deliver::webhook_client(
-                    sinks.as_ref().map(|s| s.hooks.ca_pem()).as_deref(),
-                    socdeck::sender::WEBHOOK_TIMEOUT,
-                )
-                .map_err(|e| tracing::error!(error = %e, "no webhook client"))
-                .ok(),
+                // The demo's receiver has its own CA; a real console builds its webhook
+                // client when it first sends (its system roots cost memory all shift).
+                webhooks: sinks.as_ref().and_then(|s| {
+                    socdeck::deliver::webhook_client(
+                        Some(&s.hooks.ca_pem()),
+                        socdeck::sender::WEBHOOK_TIMEOUT,
+                    )
+                    .map_err(|e| tracing::error!(error = %e, "no webhook client"))
+                    .ok()
+                }),
             },
             journal,
             rules: Some(rules),

@@ -238,7 +238,15 @@ async fn send_one(
                 .map_err(|e| e.to_string())
         }
         Some(ch @ (Channel::Slack | Channel::Teams)) => {
-            let http = ctx.http.as_ref().ok_or("no webhook client")?;
+            let built;
+            let http = match &ctx.http {
+                Some(h) => h,
+                None => {
+                    built = deliver::webhook_client(None, WEBHOOK_TIMEOUT)
+                        .map_err(|e| e.to_string())?;
+                    &built
+                }
+            };
             deliver::send_webhook(http, ch, &target.address, msg, &item.idem_key)
                 .await
                 .map_err(|e| e.to_string())

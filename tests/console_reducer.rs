@@ -1917,5 +1917,5 @@ fn a_high_report_sent_leaves_phone_pending_until_the_call_is_logged() {
             .iter()
             .any(|t| t.contains("1 of 1 channel(s) FAILED"))
     );
-    assert_eq!(row(&app, "a1").second_report_at, None);
+    assert_eq!(row(&app, "a1").second_report_at(), None);
 }

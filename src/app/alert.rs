@@ -658,13 +658,15 @@ fn newer(old: &Ledger, new: &Ledger) -> Ledger {
 pub(super) fn apply_ledger(r: &mut Row, l: &Ledger) {
     if let Some((level, _, at)) = &l.level {
         r.level_set = Some(*level);
-        r.level_at = Some(*at);
+        r.notes.get_or_insert_with(Default::default).level_at = Some(*at);
     }
     if let Some((at, _, _)) = &l.first_report {
-        r.first_report_at = Some(*at);
+        r.notes.get_or_insert_with(Default::default).first_report_at = Some(*at);
     }
     if let Some((at, _, _)) = &l.second_report {
-        r.second_report_at = Some(*at);
+        r.notes
+            .get_or_insert_with(Default::default)
+            .second_report_at = Some(*at);
     }
     if let Some((who, _)) = &l.owner {
         r.owner = Some(Cell::new(who, 128));

@@ -168,13 +168,11 @@ pub struct Row {
     pub level_set: Option<Level>,
     /// When the analyst's level was set (a workflow change after it means the alert was
     /// reopened and the level no longer stops the clock).
-    pub level_at: Option<Timestamp>,
-    /// When the workflow last changed (status, owner).
-    pub workflow_at: Option<Timestamp>,
-    /// When the first report was sent (structured note), which stops the clock for good.
-    pub first_report_at: Option<Timestamp>,
-    /// When the second report was sent (structured note).
-    pub second_report_at: Option<Timestamp>,
+    /// What analysts recorded in structured notes (boxed: most rows have none, and a row is
+    /// kept for every alert of the shift).
+    pub notes: Option<Box<RowNotes>>,
+    /// When the workflow last changed, in whole seconds (0: unknown).
+    pub workflow_at_s: i64,
     /// Any field held hidden or control characters: itself a finding.
     pub flagged: bool,
 }
@@ -258,10 +256,10 @@ impl Row {
             ttps: strings.cell(Some(&a.ttps.join(", ")), CAP_REASON),
             owner,
             level_set: None,
-            level_at: None,
-            workflow_at: workflow.and_then(|w| w.change_timestamp),
-            first_report_at: None,
-            second_report_at: None,
+            notes: None,
+            workflow_at_s: workflow
+                .and_then(|w| w.change_timestamp)
+                .map_or(0, |t| t.as_second()),
             flagged: false,
         };
         row.flagged = [
@@ -303,7 +301,8 @@ impl Row {
         let Ok(deadline) = received.checked_add(sla.first_report) else {
             return Clock::Unknown;
         };
-        if let Some(sent) = self.first_report_at {
+        let notes = self.notes.as_deref();
+        if let Some(sent) = notes.and_then(|n| n.first_report_at) {
             // The promise was kept or not; either way no clock runs after the report.
             return Clock::Stopped(Stop::Reported {
                 late: sent > deadline,
@@ -314,7 +313,9 @@ impl Row {
             // Reopened (the workflow moved after the triage, and not to closed): the level no
             // longer settles the alert and the clock runs again.
             let reopened = !self.is_closed()
-                && matches!((self.workflow_at, self.level_at), (Some(w), Some(l)) if w > l);
+                && notes
+                    .and_then(|n| n.level_at)
+                    .is_some_and(|l| self.workflow_at_s > l.as_second());
             if !reopened {
                 return Clock::Stopped(Stop::Triaged(l));
             }
@@ -325,6 +326,23 @@ impl Row {
             });
         }
         Clock::Running { deadline }
+    }
+}
+
+/// What structured notes say about one alert, as the row needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowNotes {
+    /// When the analyst's level was set (a workflow change after it means the alert was
+    /// reopened and the level no longer stops the clock).
+    pub level_at: Option<Timestamp>,
+    /// When the first report was sent, which stops the clock for good.
+    pub first_report_at: Option<Timestamp>,
+    pub second_report_at: Option<Timestamp>,
+}
+
+impl Row {
+    pub fn second_report_at(&self) -> Option<Timestamp> {
+        self.notes.as_deref().and_then(|n| n.second_report_at)
     }
 }
 

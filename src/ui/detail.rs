@@ -132,7 +132,7 @@ fn draw_header(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
 /// customer's time zone, with the time left.
 pub(super) fn second_clock(app: &App, d: &Detail) -> Option<String> {
     let row = app.queue.get(&d.key)?;
-    if row.second_report_at.is_some() {
+    if row.second_report_at().is_some() {
         return Some("2nd sent".into());
     }
     let org = app.orgs.get(d.key.org as usize)?;

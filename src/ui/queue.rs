@@ -249,7 +249,7 @@ pub(super) fn action_mark(app: &App, row: &Row) -> Option<(String, String, Slot)
 
 /// The second report's deadline as `Tue 18:00` in the customer's time zone, or `sent`.
 fn second_due(app: &App, row: &Row) -> String {
-    if row.second_report_at.is_some() {
+    if row.second_report_at().is_some() {
         return "sent".into();
     }
     let (Some(org), Some(received)) = (app.orgs.get(row.key.org as usize), row.received_at) else {
