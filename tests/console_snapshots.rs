@@ -1069,3 +1069,33 @@ fn the_second_report_column_is_optional_and_shows_the_business_deadline() {
     let (_, l) = row_with(&buf, "FIN-WS-014");
     assert!(l.contains("Tue 18:00"), "{l}");
 }
+
+#[test]
+fn an_overlay_over_japanese_text_keeps_its_left_border() {
+    let mut app = detail_app("default");
+    app.rules = socdeck::config::rules::Rules::parse(
+        "[[org]]\norg_key = \"7DESJ9GN\"\nreport_language = \"ja\"\n",
+        std::path::Path::new("/rules.toml"),
+    )
+    .unwrap();
+    ch(&mut app, 'w');
+    key(&mut app, KeyCode::F(1));
+    let buf = render(&app);
+    let t = text(&buf);
+    assert!(t.contains("Report editor"), "{t}");
+    assert!(
+        !t.contains("Set the triage level"),
+        "global keys do not apply in the editor"
+    );
+    // Every row of the help box starts with its border, whatever wide text lay under it.
+    let rows: Vec<String> = lines(&buf);
+    let (top, _) = row_with(&buf, "Help — Esc closes");
+    let x = rows[top as usize].chars().position(|c| c == '┌').unwrap();
+    for y in top as usize + 1..rows.len() - 2 {
+        let c = rows[y].chars().nth(x).unwrap();
+        assert!(c == '│' || c == '└', "row {y}: {:?}", rows[y]);
+        if c == '└' {
+            break;
+        }
+    }
+}

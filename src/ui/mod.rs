@@ -120,6 +120,21 @@ pub(crate) fn cell_line<'a>(app: &App, cell: &'a Cell, base: Style) -> Line<'a> 
     Line::from(cell_spans(cell, base, app.theme.style(Slot::Escape)))
 }
 
+/// Clears `rect` for an overlay, including a double-width character that starts just left of
+/// it: its right half would otherwise cover the overlay's left border on the terminal.
+pub(crate) fn clear_for_overlay(frame: &mut Frame, rect: Rect) {
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    if rect.x > 0 {
+        let buf = frame.buffer_mut();
+        for y in rect.y..rect.bottom() {
+            let cell = &mut buf[(rect.x - 1, y)];
+            if Span::raw(cell.symbol()).width() > 1 {
+                cell.set_symbol(" ");
+            }
+        }
+    }
+}
+
 /// A rectangle of `w`×`h` centred in `area` (clamped to it).
 pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::centered;
 use super::queue::{band_mark, band_slot};
@@ -123,7 +123,7 @@ fn send(app: &App, frame: &mut Frame, area: Rect, p: &SendPrompt) {
         area.width.saturating_sub(4),
         area.height.saturating_sub(2),
     );
-    frame.render_widget(Clear, rect);
+    super::clear_for_overlay(frame, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::BandWarning))
@@ -195,7 +195,7 @@ fn call(app: &App, frame: &mut Frame, area: Rect, p: &CallPrompt) {
         74.min(area.width),
         (lines.len() as u16 + 2).min(area.height),
     );
-    frame.render_widget(Clear, rect);
+    super::clear_for_overlay(frame, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::Border))
@@ -214,7 +214,7 @@ fn call(app: &App, frame: &mut Frame, area: Rect, p: &CallPrompt) {
 fn level_choice(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let rect = centered(area, 52.min(area.width), 7.min(area.height));
-    frame.render_widget(Clear, rect);
+    super::clear_for_overlay(frame, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::Border))
@@ -317,7 +317,7 @@ fn prompt(app: &App, frame: &mut Frame, area: Rect, p: &Prompt) {
         ));
     }
     let rect = centered(area, width, (lines.len() as u16 + 2).min(area.height));
-    frame.render_widget(Clear, rect);
+    super::clear_for_overlay(frame, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -333,7 +333,7 @@ fn audit(app: &App, frame: &mut Frame, area: Rect, title: &str, rows: &[AuditRow
         area.width.saturating_sub(2),
         area.height.saturating_sub(2),
     );
-    frame.render_widget(Clear, rect);
+    super::clear_for_overlay(frame, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::Border))
@@ -399,7 +399,14 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
         crate::app::Screen::Detail(_) => Mode::Detail,
         crate::app::Screen::Editor { .. } => Mode::Editor,
     };
-    for mode in [screen, Mode::Global] {
+    // In the editor every key but its own and Esc/F1/Ctrl-C is text: the global keys do not
+    // apply there, so help does not list them.
+    let modes: &[Mode] = if screen == Mode::Editor {
+        &[Mode::Editor]
+    } else {
+        &[screen, Mode::Global]
+    };
+    for &mode in modes {
         lines.push(Line::styled(
             match mode {
                 Mode::Queue => "Alert queue",
@@ -427,6 +434,24 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
                 ),
             ]));
         }
+        lines.push(Line::raw(""));
+    }
+    if screen == Mode::Editor {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<18}", "Esc"), t.style(Slot::HelpKey)),
+            Span::styled("Back (the draft is saved)", t.style(Slot::HelpDescription)),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<18}", "F1 / Ctrl-C"), t.style(Slot::HelpKey)),
+            Span::styled(
+                "This help / quit (the draft is saved)",
+                t.style(Slot::HelpDescription),
+            ),
+        ]));
+        lines.push(Line::styled(
+            "  Every other key edits: arrows, Home/End, Ctrl-A/E, Ctrl-K, Ctrl-U undo, Ctrl-R redo",
+            t.style(Slot::HelpDescription),
+        ));
         lines.push(Line::raw(""));
     }
     lines.push(Line::styled(
@@ -499,7 +524,7 @@ fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
         78.min(area.width),
         area.height.saturating_sub(2).max(3),
     );
-    frame.render_widget(Clear, rect);
+    super::clear_for_overlay(frame, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::Border))
@@ -524,7 +549,7 @@ fn palette(app: &App, frame: &mut Frame, area: Rect, p: &crate::app::Palette) {
     let candidates = p.candidates();
     let shown = candidates.len().min(8) as u16;
     let rect = centered(area, 70.min(area.width), (shown + 3).min(area.height));
-    frame.render_widget(Clear, rect);
+    super::clear_for_overlay(frame, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style(Slot::Border))
