@@ -1091,9 +1091,9 @@ fn an_overlay_over_japanese_text_keeps_its_left_border() {
     let rows: Vec<String> = lines(&buf);
     let (top, _) = row_with(&buf, "Help — Esc closes");
     let x = rows[top as usize].chars().position(|c| c == '┌').unwrap();
-    for y in top as usize + 1..rows.len() - 2 {
-        let c = rows[y].chars().nth(x).unwrap();
-        assert!(c == '│' || c == '└', "row {y}: {:?}", rows[y]);
+    for (y, row) in rows.iter().enumerate().skip(top as usize + 1) {
+        let c = row.chars().nth(x).unwrap();
+        assert!(c == '│' || c == '└', "row {y}: {row:?}");
         if c == '└' {
             break;
         }
