@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::app::detail::{Edge, Evidence, LATERAL_PORTS, Lateral, LateralHit, Part, ProcTree};
 use crate::app::queue::Cell;
 use crate::cbc::Client;
-use crate::cbc::model::{Alert, DeviceSearch, SearchJob, SearchWindow};
+use crate::cbc::model::{Alert, DeviceSearch, Observation, SearchJob, SearchWindow};
 
 /// How long a search or tree job may take before the part is reported as failed.
 pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
@@ -251,8 +251,9 @@ pub async fn lateral(client: &Client, alert: &Alert, window: SignedDuration) -> 
         }
     }
 
-    let me = Cell::new(&my_name, CAP_SHORT);
-    let mut edges: Vec<Edge> = Vec::new();
+    // Connections on lateral-movement ports, from both ends: (other device id, its name,
+    // outbound from the alert's device, port, the observation).
+    let mut conns: Vec<(i64, String, bool, i64, Observation)> = Vec::new();
     // This device's own connections: the far end is a remote address.
     match mine {
         Err(e) => out.errors.push(format!("network from/to this device: {e}")),
@@ -265,30 +266,7 @@ pub async fn lateral(client: &Client, alert: &Alert, window: SignedDuration) -> 
                     continue;
                 };
                 let outbound = !o.inbound().unwrap_or(false);
-                let seen = o.device_timestamp.or(o.backend_timestamp);
-                let process = Cell::from_opt(o.process_name.as_deref(), CAP_SHORT);
-                add(
-                    id,
-                    &name,
-                    Evidence::Network {
-                        outbound,
-                        port,
-                        process,
-                    },
-                    seen,
-                );
-                let other = Cell::new(&name, CAP_SHORT);
-                let (from, to) = if outbound {
-                    (me.clone(), other)
-                } else {
-                    (other, me.clone())
-                };
-                edges.push(Edge {
-                    from,
-                    to,
-                    port,
-                    at: seen,
-                });
+                conns.push((id, name, outbound, port, o));
             }
         }
     }
@@ -309,32 +287,37 @@ pub async fn lateral(client: &Client, alert: &Alert, window: SignedDuration) -> 
                 let name = o.device_name.clone().unwrap_or_default();
                 // Their outbound connection is inbound to this device.
                 let outbound = o.inbound().unwrap_or(false);
-                let seen = o.device_timestamp.or(o.backend_timestamp);
-                let process = Cell::from_opt(o.process_name.as_deref(), CAP_SHORT);
-                add(
-                    id,
-                    &name,
-                    Evidence::Network {
-                        outbound,
-                        port,
-                        process,
-                    },
-                    seen,
-                );
-                let other = Cell::new(&name, CAP_SHORT);
-                let (from, to) = if outbound {
-                    (me.clone(), other)
-                } else {
-                    (other, me.clone())
-                };
-                edges.push(Edge {
-                    from,
-                    to,
-                    port,
-                    at: seen,
-                });
+                conns.push((id, name, outbound, port, o));
             }
         }
+    }
+    let me = Cell::new(&my_name, CAP_SHORT);
+    let mut edges: Vec<Edge> = Vec::new();
+    for (id, name, outbound, port, o) in conns {
+        let seen = o.device_timestamp.or(o.backend_timestamp);
+        let process = Cell::from_opt(o.process_name.as_deref(), CAP_SHORT);
+        add(
+            id,
+            &name,
+            Evidence::Network {
+                outbound,
+                port,
+                process,
+            },
+            seen,
+        );
+        let other = Cell::new(&name, CAP_SHORT);
+        let (from, to) = if outbound {
+            (me.clone(), other)
+        } else {
+            (other, me.clone())
+        };
+        edges.push(Edge {
+            from,
+            to,
+            port,
+            at: seen,
+        });
     }
     // One edge per (from, to, port), at its first sighting: the graph shows the paths.
     edges.sort_by_key(|e| e.at);

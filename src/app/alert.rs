@@ -203,14 +203,19 @@ struct Target {
     quarantined: Option<bool>,
 }
 
-/// The alert of the open detail, else the queue's selection. Raw strings: the prompt
-/// sanitises what it shows.
-fn current_target(app: &App) -> Option<Target> {
-    let key = match &app.screen {
+/// The alert in front of the analyst: the open detail's or editor's, else the queue's selection.
+pub(super) fn current_key(app: &App) -> Option<AlertKey> {
+    Some(match &app.screen {
         Screen::Detail(d) => d.key.clone(),
         Screen::Editor { editor, .. } => editor.key.clone(),
         Screen::Queue => app.queue.selected()?.key.clone(),
-    };
+    })
+}
+
+/// The alert of the open detail, else the queue's selection. Raw strings: the prompt
+/// sanitises what it shows.
+fn current_target(app: &App) -> Option<Target> {
+    let key = current_key(app)?;
     let row = app.queue.get(&key);
     let detail = match &app.screen {
         Screen::Detail(d) => Some(d.as_ref()),
@@ -620,7 +625,7 @@ pub(super) fn on_ledger(app: &mut App, org: OrgIdx, entries: Vec<(Box<str>, Ledg
         let key = AlertKey { org, id: id.into() };
         // A newer local statement (just confirmed here) is not overwritten by an older read.
         let merged = match app.ledgers.get(&key) {
-            Some(old) => newer(old, &l),
+            Some(old) => old.combine(&l),
             None => l,
         };
         changed |= app.queue.update_row(&key, |r| apply_ledger(r, &merged));
@@ -628,29 +633,6 @@ pub(super) fn on_ledger(app: &mut App, org: OrgIdx, entries: Vec<(Box<str>, Ledg
     }
     if changed {
         app.recompute();
-    }
-}
-
-fn newer(old: &Ledger, new: &Ledger) -> Ledger {
-    let level = match (&old.level, &new.level) {
-        (Some(o), Some(n)) => Some(if o.2 > n.2 { o.clone() } else { n.clone() }),
-        (o, n) => n.clone().or_else(|| o.clone()),
-    };
-    let owner = match (&old.owner, &new.owner) {
-        (Some(o), Some(n)) => Some(if o.1 > n.1 { o.clone() } else { n.clone() }),
-        (o, n) => n.clone().or_else(|| o.clone()),
-    };
-    Ledger {
-        level,
-        owner,
-        first_report: match (&old.first_report, &new.first_report) {
-            (Some(o), Some(n)) => Some(if o.0 <= n.0 { o.clone() } else { n.clone() }),
-            (o, n) => n.clone().or_else(|| o.clone()),
-        },
-        second_report: match (&old.second_report, &new.second_report) {
-            (Some(o), Some(n)) => Some(if o.0 <= n.0 { o.clone() } else { n.clone() }),
-            (o, n) => n.clone().or_else(|| o.clone()),
-        },
     }
 }
 

@@ -248,6 +248,27 @@ impl Ledger {
         l
     }
 
+    /// What two readings say together, by the same rules as [`Ledger::from_texts`]: the latest
+    /// level and owner win, the earliest sending of a report counts.
+    pub fn combine(&self, other: &Ledger) -> Ledger {
+        fn pick<T: Clone>(
+            a: &Option<T>,
+            b: &Option<T>,
+            keep_a: impl Fn(&T, &T) -> bool,
+        ) -> Option<T> {
+            match (a, b) {
+                (Some(x), Some(y)) => Some(if keep_a(x, y) { x.clone() } else { y.clone() }),
+                (x, y) => y.clone().or_else(|| x.clone()),
+            }
+        }
+        Ledger {
+            level: pick(&self.level, &other.level, |a, b| a.2 > b.2),
+            owner: pick(&self.owner, &other.owner, |a, b| a.1 > b.1),
+            first_report: pick(&self.first_report, &other.first_report, |a, b| a.0 <= b.0),
+            second_report: pick(&self.second_report, &other.second_report, |a, b| a.0 <= b.0),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.level.is_none()
             && self.owner.is_none()

@@ -24,6 +24,7 @@ pub use alert::{OSC52_MAX, rule_text};
 pub use msg::{AuditRow, Effect, ExitReason, Msg};
 use queue::{OrgIdx, Queue, StatusFilter};
 use triage::{Level, LevelPolicy};
+pub use writing::report_subject;
 
 use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;

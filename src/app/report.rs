@@ -57,6 +57,21 @@ fn v(s: &str) -> String {
     }
 }
 
+/// The lateral-movement findings as list lines; `unknown` when the search has not run,
+/// `none` when it found nothing.
+fn lateral_lines(f: &Facts, unknown: &str, none: &str) -> String {
+    match (f.lateral_known, f.lateral.is_empty()) {
+        (false, _) => unknown.to_string(),
+        (true, true) => none.to_string(),
+        (true, false) => f
+            .lateral
+            .iter()
+            .map(|l| format!("  - {}", v(l)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
 /// The section headings of a first report, in order.
 pub fn headings(lang: Lang) -> [&'static str; 4] {
     match lang {
@@ -121,22 +136,17 @@ pub fn first_report(lang: Lang, f: &Facts, tz: &TimeZone) -> String {
             .collect::<Vec<_>>()
             .join(" → ")
     };
-    let lateral = match (f.lateral_known, f.lateral.is_empty()) {
-        (false, _) => match lang {
-            Lang::Ja => "  (未調査)".to_string(),
-            Lang::En => "  (not investigated yet)".to_string(),
+    let lateral = lateral_lines(
+        f,
+        match lang {
+            Lang::Ja => "  (未調査)",
+            Lang::En => "  (not investigated yet)",
         },
-        (true, true) => match lang {
-            Lang::Ja => "  他の端末への横展開は確認されていません。".to_string(),
-            Lang::En => "  No spread to other devices was found.".to_string(),
+        match lang {
+            Lang::Ja => "  他の端末への横展開は確認されていません。",
+            Lang::En => "  No spread to other devices was found.",
         },
-        (true, false) => f
-            .lateral
-            .iter()
-            .map(|l| format!("  - {}", v(l)))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    };
+    );
     let level = f
         .level
         .map(|l| level_word(lang, l))
@@ -285,19 +295,14 @@ pub fn second_report(lang: Lang, f: &Facts) -> String {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let lateral = match (f.lateral_known, f.lateral.is_empty()) {
-        (false, _) => "  -".to_string(),
-        (true, true) => match lang {
-            Lang::Ja => "  アラート端末以外への横展開は確認されていません。".to_string(),
-            Lang::En => "  No spread beyond the alerting host was found.".to_string(),
+    let lateral = lateral_lines(
+        f,
+        "  -",
+        match lang {
+            Lang::Ja => "  アラート端末以外への横展開は確認されていません。",
+            Lang::En => "  No spread beyond the alerting host was found.",
         },
-        (true, false) => f
-            .lateral
-            .iter()
-            .map(|l| format!("  - {}", v(l)))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    };
+    );
     let (process_l, hash_l, banned_l, ioc_l) = match lang {
         Lang::Ja => (
             "プロセス",

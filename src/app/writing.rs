@@ -241,16 +241,9 @@ pub(super) fn editor_action(app: &mut App, action: Action) -> Vec<Effect> {
     }
 }
 
-/// The rule and the facts for the report being edited: the send modal's contents.
-fn send_prompt(app: &App) -> Option<super::sending::SendPrompt> {
-    use super::sending::{Delivery, SendPrompt, targets};
-    let Screen::Editor { editor: e, .. } = &app.screen else {
-        return None;
-    };
+/// The subject line the report in `e` goes out with (what the preview shows too).
+pub fn report_subject(app: &App, e: &Editor) -> String {
     let row = app.queue.get(&e.key);
-    let policy = row.map(|r| r.policy.as_str()).filter(|p| !p.is_empty());
-    let rule = app.rules.lookup(&e.org_key, policy, None);
-    let (targets, phones, unreachable) = targets(&rule);
     let facts = super::report::Facts {
         customer: app
             .orgs
@@ -263,16 +256,29 @@ fn send_prompt(app: &App) -> Option<super::sending::SendPrompt> {
         level: row.map(|r| r.level(&app.settings.levels).0),
         ..Default::default()
     };
+    match e.kind {
+        ReportKind::First => super::report::subject(e.lang, &facts),
+        ReportKind::Second => super::report::second_subject(e.lang, &facts),
+    }
+}
+
+/// The rule and the facts for the report being edited: the send modal's contents.
+fn send_prompt(app: &App) -> Option<super::sending::SendPrompt> {
+    use super::sending::{Delivery, SendPrompt, targets};
+    let Screen::Editor { editor: e, .. } = &app.screen else {
+        return None;
+    };
+    let row = app.queue.get(&e.key);
+    let policy = row.map(|r| r.policy.as_str()).filter(|p| !p.is_empty());
+    let rule = app.rules.lookup(&e.org_key, policy, None);
+    let (targets, phones, unreachable) = targets(&rule);
     let high = row.is_some_and(|r| r.level(&app.settings.levels).0 == super::triage::Level::High);
     Some(SendPrompt {
         delivery: Delivery {
             key: e.key.clone(),
             org_key: e.org_key.clone(),
             kind: e.kind,
-            subject: match e.kind {
-                ReportKind::First => super::report::subject(e.lang, &facts),
-                ReportKind::Second => super::report::second_subject(e.lang, &facts),
-            },
+            subject: report_subject(app, e),
             body: e.text(),
             targets,
             retry: false,
@@ -413,12 +419,7 @@ pub(super) fn on_delivered(
 }
 
 pub(super) fn open_call(app: &mut App) -> Vec<Effect> {
-    let key = match &app.screen {
-        Screen::Detail(d) => Some(d.key.clone()),
-        Screen::Editor { editor, .. } => Some(editor.key.clone()),
-        Screen::Queue => app.queue.selected().map(|r| r.key.clone()),
-    };
-    match key {
+    match super::alert::current_key(app) {
         Some(k) => open_call_for(app, k),
         None => {
             app.toast(ToastLevel::Warning, "no alert selected");

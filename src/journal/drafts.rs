@@ -26,10 +26,6 @@ pub struct Draft {
     pub saved: Timestamp,
 }
 
-fn ns(t: Timestamp) -> i64 {
-    i64::try_from(t.as_nanosecond()).unwrap_or(i64::MAX)
-}
-
 impl Journal {
     /// Saves (replaces) a draft; durable when it returns.
     pub fn save_draft(
@@ -40,13 +36,14 @@ impl Journal {
         text: &str,
         at: Timestamp,
     ) -> Result<(), JournalError> {
+        let at = super::to_ns(at)?;
         self.conn
             .execute(
                 "INSERT INTO drafts (org_key, alert_id, kind, text, saved_ns)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (org_key, alert_id, kind)
                  DO UPDATE SET text = excluded.text, saved_ns = excluded.saved_ns",
-                params![org_key, alert_id, kind, text, ns(at)],
+                params![org_key, alert_id, kind, text, at],
             )
             .map(drop)
             .map_err(self.sql())
@@ -73,8 +70,7 @@ impl Journal {
                     alert_id: alert_id.into(),
                     kind: kind.into(),
                     text,
-                    saved: Timestamp::from_nanosecond(i128::from(saved))
-                        .unwrap_or(Timestamp::UNIX_EPOCH),
+                    saved: super::from_ns(saved),
                 })
             })
     }

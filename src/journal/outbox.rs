@@ -64,14 +64,6 @@ pub struct Call {
     pub outcome: String,
 }
 
-fn ns(t: Timestamp) -> i64 {
-    i64::try_from(t.as_nanosecond()).unwrap_or(i64::MAX)
-}
-
-fn ts(n: i64) -> Timestamp {
-    Timestamp::from_nanosecond(i128::from(n)).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
 /// What to queue: one channel and recipient of a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewItem {
@@ -94,6 +86,7 @@ impl Journal {
         items: &[NewItem],
         at: Timestamp,
     ) -> Result<Vec<OutboxItem>, JournalError> {
+        let at = super::to_ns(at)?;
         let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
         for (n, it) in items.iter().enumerate() {
             tx.execute(
@@ -110,7 +103,7 @@ impl Journal {
                     format!("{delivery}:{}:{n}", it.channel),
                     subject,
                     body,
-                    ns(at)
+                    at
                 ],
             )
             .map_err(self.sql())?;
@@ -127,10 +120,11 @@ impl Journal {
         detail: &str,
         at: Timestamp,
     ) -> Result<(), JournalError> {
+        let at = super::to_ns(at)?;
         self.conn
             .execute(
                 "UPDATE outbox SET status = ?2, detail = ?3, updated_ns = ?4 WHERE id = ?1",
-                params![id, if sent { "sent" } else { "failed" }, detail, ns(at)],
+                params![id, if sent { "sent" } else { "failed" }, detail, at],
             )
             .map(drop)
             .map_err(self.sql())
@@ -181,7 +175,7 @@ impl Journal {
                     body: r.get(9)?,
                     status: r.get(10)?,
                     detail: r.get(11)?,
-                    updated: ts(r.get(12)?),
+                    updated: super::from_ns(r.get(12)?),
                 })
             })
             .map_err(self.sql())?;
@@ -189,6 +183,7 @@ impl Journal {
     }
 
     pub fn log_call(&self, org_key: &str, alert_id: &str, call: &Call) -> Result<(), JournalError> {
+        let at = super::to_ns(call.at)?;
         self.conn
             .execute(
                 "INSERT INTO calls (org_key, alert_id, at_ns, analyst, person, outcome)
@@ -196,7 +191,7 @@ impl Journal {
                 params![
                     org_key,
                     alert_id,
-                    ns(call.at),
+                    at,
                     call.analyst,
                     call.person,
                     call.outcome
@@ -217,7 +212,7 @@ impl Journal {
         let rows = stmt
             .query_map(params![org_key, alert_id], |r| {
                 Ok(Call {
-                    at: ts(r.get(0)?),
+                    at: super::from_ns(r.get(0)?),
                     analyst: r.get(1)?,
                     person: r.get(2)?,
                     outcome: r.get(3)?,

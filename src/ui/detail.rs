@@ -37,6 +37,18 @@ pub(super) fn draw(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
     draw_footer(app, frame, footer);
 }
 
+/// A time in the analyst's time zone, `none` when there is none.
+fn local(app: &App, ts: Option<jiff::Timestamp>, fmt: &str, none: &str) -> String {
+    ts.map_or_else(
+        || none.to_string(),
+        |x| {
+            x.to_zoned_datetime(app.settings.display_tz.clone())
+                .strftime(fmt)
+                .to_string()
+        },
+    )
+}
+
 /// A value in a span: sanitised, capped.
 fn safe(s: &str) -> String {
     text::sanitize_with_cap(s, 512).as_str().to_string()
@@ -243,14 +255,7 @@ fn summary(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
         (Some(l), _) => l,
         (None, Some(a)) => {
             let mut l = Vec::new();
-            let when = |ts: Option<jiff::Timestamp>| {
-                ts.map(|x| {
-                    x.to_zoned_datetime(app.settings.display_tz.clone())
-                        .strftime("%Y-%m-%d %H:%M:%S %Z")
-                        .to_string()
-                })
-                .unwrap_or_default()
-            };
+            let when = |ts| local(app, ts, "%Y-%m-%d %H:%M:%S %Z", "");
             let row = app.queue.get(&d.key);
             let level = row
                 .map(|r| {
@@ -532,14 +537,7 @@ fn lateral(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
         );
         return;
     };
-    let hhmm = |ts: Option<jiff::Timestamp>| {
-        ts.map(|x| {
-            x.to_zoned_datetime(app.settings.display_tz.clone())
-                .strftime("%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|| "?".into())
-    };
+    let hhmm = |ts| local(app, ts, "%m-%d %H:%M", "?");
     let mut lines = vec![Line::styled(
         format!(
             " Other devices of this org linked to it, {} – {}",
@@ -632,14 +630,7 @@ fn lateral(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
 fn notes(app: &App, d: &Detail, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let esc = t.style(Slot::Escape);
-    let when = |ts: Option<jiff::Timestamp>| {
-        ts.map(|x| {
-            x.to_zoned_datetime(app.settings.display_tz.clone())
-                .strftime("%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|| "?".into())
-    };
+    let when = |ts| local(app, ts, "%m-%d %H:%M", "?");
     let mut lines = vec![Line::styled(" Notes", t.style(Slot::HelpSection))];
     match (&d.notes, loading(app, "notes", &d.notes)) {
         (_, Some(l)) => lines.extend(l),

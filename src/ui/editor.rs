@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::queue::sla_cell;
 use crate::app::editor::{Editor, ReportKind};
-use crate::app::report::{self, Lang};
+use crate::app::report::Lang;
 use crate::app::{Action, App, Mode, ToastLevel};
 use crate::config::theme::Slot;
 use crate::text;
@@ -131,7 +131,7 @@ pub(super) fn draw(app: &App, e: &Editor, frame: &mut Frame, area: Rect) {
 /// What the customer gets: subject and body, as sent.
 fn preview(app: &App, e: &Editor, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let subject = first_line_subject(app, e);
+    let subject = crate::app::report_subject(app, e);
     let block = Block::default()
         .borders(Borders::TOP)
         .border_style(t.style(Slot::Border))
@@ -158,22 +158,4 @@ fn preview(app: &App, e: &Editor, frame: &mut Frame, area: Rect) {
             .style(t.style(Slot::Base)),
         area,
     );
-}
-
-fn first_line_subject(app: &App, e: &Editor) -> String {
-    let org = app
-        .orgs
-        .get(e.key.org as usize)
-        .map(|o| o.name.clone())
-        .unwrap_or_default();
-    let row = app.queue.get(&e.key);
-    let facts = report::Facts {
-        customer: org,
-        device: row
-            .map(|r| r.device.as_str().to_string())
-            .unwrap_or_default(),
-        level: row.map(|r| r.level(&app.settings.levels).0),
-        ..Default::default()
-    };
-    report::subject(e.lang, &facts)
 }

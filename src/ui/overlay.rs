@@ -472,48 +472,43 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
             Span::styled(format!("  {text}"), t.style(Slot::HelpDescription)),
         ]));
     }
-    lines.push(Line::from(vec![
-        Span::styled("  closed  ", t.style(Slot::ClockStopped)),
-        Span::styled(
+    for (mark, slot, text) in [
+        (
+            "  closed  ",
+            Slot::ClockStopped,
             "clock stopped: closed in CBC",
-            t.style(Slot::HelpDescription),
         ),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled("  Low: stop", t.style(Slot::ClockStopped)),
-        Span::styled(
+        (
+            "  Low: stop",
+            Slot::ClockStopped,
             "clock stopped: triaged Low / FP (no report owed)",
-            t.style(Slot::HelpDescription),
         ),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled("  Q+ Q! Q? Qx ", t.style(Slot::BandWarning)),
-        Span::styled(
+        (
+            "  Q+ Q! Q? Qx ",
+            Slot::BandWarning,
             "device: isolating, isolated, no check-in yet, failed (R: release)",
-            t.style(Slot::HelpDescription),
         ),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled("  High?   ", t.style(Slot::LevelHigh)),
-        Span::styled(
+        (
+            "  High?   ",
+            Slot::LevelHigh,
             "level suggested from CBC severity (no analyst decision yet)",
-            t.style(Slot::HelpDescription),
         ),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled("  #       ", t.style(Slot::RowFlagged)),
-        Span::styled(
+        (
+            "  #       ",
+            Slot::RowFlagged,
             "hidden/control characters in the alert, shown as escapes",
-            t.style(Slot::HelpDescription),
         ),
-    ]));
-    lines.push(Line::from(vec![
-        Span::styled("  ~Org    ", t.style(Slot::OrgStale)),
-        Span::styled(
+        (
+            "  ~Org    ",
+            Slot::OrgStale,
             "that org's data is stale (no good poll lately)",
-            t.style(Slot::HelpDescription),
         ),
-    ]));
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(mark, t.style(slot)),
+            Span::styled(text, t.style(Slot::HelpDescription)),
+        ]));
+    }
     lines
 }
 
