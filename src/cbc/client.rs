@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use super::Token;
 use super::error::ApiError;
 use super::model::*;
+use super::page::{PageError, PageReader};
 use super::ratelimit::{HostGate, parse_retry_after};
 
 /// Connection settings for one org.
@@ -119,6 +120,33 @@ impl std::fmt::Debug for Client {
             .field("host", &self.inner.host)
             .field("org_key", &self.inner.cfg.org_key)
             .finish()
+    }
+}
+
+/// Where a successful response body goes, chunk by chunk.
+trait Sink: Send {
+    /// Forgets an earlier attempt; `len` is the announced body length, if any.
+    fn reset(&mut self, len: Option<u64>);
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), PageError>;
+}
+
+impl Sink for Vec<u8> {
+    fn reset(&mut self, len: Option<u64>) {
+        self.clear();
+        self.reserve(len.map_or(8192, |n| n as usize));
+    }
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), PageError> {
+        self.extend_from_slice(chunk);
+        Ok(())
+    }
+}
+
+impl<T: AlertRecord> Sink for PageReader<'_, T> {
+    fn reset(&mut self, _len: Option<u64>) {
+        PageReader::reset(self);
+    }
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), PageError> {
+        PageReader::feed(self, chunk)
     }
 }
 
@@ -258,8 +286,8 @@ impl Client {
         Ok(Body { status, bytes })
     }
 
-    /// [`Client::send`] reading the successful body into `buf` (cleared first, its capacity
-    /// kept): paging loops reuse one buffer instead of faulting in a fresh one per page.
+    /// [`Client::send`] handing the successful body to `sink` as it arrives (reset before
+    /// every attempt): a buffer, or a parser that reads a page while it downloads.
     async fn send_into<B: Serialize + ?Sized>(
         &self,
         kind: Kind,
@@ -267,7 +295,7 @@ impl Client {
         url: &str,
         body: Option<&B>,
         what: &str,
-        buf: &mut Vec<u8>,
+        sink: &mut dyn Sink,
     ) -> Result<StatusCode, ApiError> {
         let inner = &*self.inner;
         if kind == Kind::Write && inner.cfg.read_only {
@@ -305,7 +333,7 @@ impl Client {
                     .body(p.clone());
             }
             let outcome = match req.send().await {
-                Ok(resp) => self.classify(resp, kind, what, buf).await,
+                Ok(resp) => self.classify(resp, kind, what, sink).await,
                 Err(e) => Err(self.transport_error(e, kind, what)),
             };
             let retryable = match &outcome {
@@ -360,7 +388,7 @@ impl Client {
         resp: reqwest::Response,
         kind: Kind,
         what: &str,
-        buf: &mut Vec<u8>,
+        sink: &mut dyn Sink,
     ) -> Result<StatusCode, ApiError> {
         let inner = &*self.inner;
         let status = resp.status();
@@ -396,7 +424,14 @@ impl Client {
                 location,
             });
         }
-        match self.read_body(resp, what, buf).await {
+        // An error's body is CBC's error JSON, never the caller's document.
+        let mut err_buf = Vec::new();
+        let target: &mut dyn Sink = if status.is_success() {
+            sink
+        } else {
+            &mut err_buf
+        };
+        match self.read_body(resp, what, target).await {
             Ok(()) => {}
             Err(e) if kind == Kind::Write && status.is_success() => {
                 // The server accepted it; only the body read failed.
@@ -412,7 +447,7 @@ impl Client {
             return Ok(status);
         }
         let what = what.to_owned();
-        let err_body: ErrorBody = serde_json::from_slice(buf).unwrap_or_default();
+        let err_body: ErrorBody = serde_json::from_slice(&err_buf).unwrap_or_default();
         let message = self.scrub(
             err_body
                 .message
@@ -448,12 +483,13 @@ impl Client {
         })
     }
 
-    /// Reads the body into `out` (cleared first), refusing more than `max_body` bytes.
+    /// Hands the body to `out` (reset first) chunk by chunk, refusing more than `max_body`
+    /// bytes.
     async fn read_body(
         &self,
         mut resp: reqwest::Response,
         what: &str,
-        out: &mut Vec<u8>,
+        out: &mut dyn Sink,
     ) -> Result<(), ApiError> {
         let limit = self.inner.cfg.max_body;
         if resp.content_length().is_some_and(|n| n as usize > limit) {
@@ -463,19 +499,21 @@ impl Client {
                 limit,
             });
         }
-        out.clear();
-        out.reserve(resp.content_length().map_or(8192, |n| n as usize));
+        out.reset(resp.content_length());
+        let mut total = 0usize;
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
-                    if out.len() + chunk.len() > limit {
+                    total += chunk.len();
+                    if total > limit {
                         return Err(ApiError::TooLarge {
                             host: self.inner.host.clone(),
                             what: what.to_owned(),
                             limit,
                         });
                     }
-                    out.extend_from_slice(&chunk);
+                    out.feed(&chunk)
+                        .map_err(|e| self.decode_error(what, e.detail()))?;
                 }
                 Ok(None) => return Ok(()),
                 Err(e) if e.is_timeout() => {
@@ -612,34 +650,41 @@ impl Client {
         &self,
         search: &AlertSearch,
     ) -> Result<AlertPage<T>, ApiError> {
-        self.search_alerts_into(search, &mut Vec::new()).await
+        let mut results = Vec::new();
+        let counts = self.search_alerts_into(search, &mut results).await?;
+        Ok(AlertPage {
+            results,
+            num_found: counts.num_found,
+            num_available: counts.num_available,
+        })
     }
 
-    /// One page of an alert search, its body read into `buf` (reused across pages).
+    /// One page of an alert search, its alerts parsed while the body arrives and appended to
+    /// `out` (see [`PageReader`]).
     async fn search_alerts_into<T: AlertRecord>(
         &self,
         search: &AlertSearch,
-        buf: &mut Vec<u8>,
-    ) -> Result<AlertPage<T>, ApiError> {
-        let status = self.send_alert_search(search, buf).await?;
-        self.decode_bytes(status, buf, "alert search")
-    }
-
-    async fn send_alert_search(
-        &self,
-        search: &AlertSearch,
-        buf: &mut Vec<u8>,
-    ) -> Result<StatusCode, ApiError> {
+        out: &mut Vec<T>,
+    ) -> Result<PageCounts, ApiError> {
+        const WHAT: &str = "alert search";
         let url = self.alerts_url("alerts/_search");
-        self.send_into(
-            Kind::Read,
-            Method::POST,
-            &url,
-            Some(search),
-            "alert search",
-            buf,
-        )
-        .await
+        let mut reader = PageReader::new(out);
+        let status = self
+            .send_into(
+                Kind::Read,
+                Method::POST,
+                &url,
+                Some(search),
+                WHAT,
+                &mut reader,
+            )
+            .await?;
+        if status == StatusCode::NO_CONTENT {
+            return Err(self.decode_error(WHAT, "empty body (204)".into()));
+        }
+        reader
+            .finish()
+            .map_err(|e| self.decode_error(WHAT, e.detail()))
     }
 
     /// Every alert a search reaches (offset paging, at most CBC's 10 000-row window).
@@ -654,14 +699,12 @@ impl Client {
     ) -> Result<Vec<T>, ApiError> {
         let mut q = search.clone();
         q.start = None;
-        // Pages are parsed straight into `out` (no page-sized Vec copied over), through one
-        // body buffer for every page: memory is faulted in once, not once per page.
+        // Pages are parsed straight into `out` while they arrive: no page-sized body buffer,
+        // no page-sized Vec copied over.
         let mut out: Vec<T> = Vec::with_capacity(q.rows.min(MAX_SEARCH_WINDOW as u32) as usize);
-        let mut buf = Vec::new();
         loop {
             let before = out.len();
-            let status = self.send_alert_search(&q, &mut buf).await?;
-            let page = self.decode_seed(status, &buf, "alert search", AlertPageInto(&mut out))?;
+            let page = self.search_alerts_into(&q, &mut out).await?;
             let reachable = page
                 .num_available
                 .unwrap_or(page.num_found)

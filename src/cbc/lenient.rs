@@ -399,7 +399,7 @@ impl<'de, T: LenientObject> de::DeserializeSeed<'de> for ExtendLenient<'_, T> {
 pub trait LenientObject: for<'de> Deserialize<'de> {}
 
 /// An object if the value is one, else `None` (the value is skipped).
-struct MaybeObject<T>(Option<T>);
+pub(crate) struct MaybeObject<T>(pub(crate) Option<T>);
 
 impl<'de, T: LenientObject> Deserialize<'de> for MaybeObject<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -4,6 +4,7 @@ pub mod client;
 pub mod error;
 pub mod lenient;
 pub mod model;
+pub mod page;
 pub mod poll;
 pub mod ratelimit;
 pub mod token;

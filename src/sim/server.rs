@@ -696,6 +696,24 @@ fn raw_json(body: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// Bytes of a search page serialized per piece of a streamed response.
+const SEARCH_CHUNK: usize = 64 * 1024;
+
+/// A JSON body sent as `chunks` yields it, each piece produced when the connection is ready
+/// for it (chunked transfer encoding, as a large CBC response may be).
+fn json_stream(chunks: impl Iterator<Item = Vec<u8>> + Send + 'static) -> Response {
+    let stream =
+        futures::stream::iter(chunks.map(|c| Ok::<_, std::convert::Infallible>(Bytes::from(c))));
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        AxumBody::from_stream(stream),
+    )
+        .into_response()
+}
+
 fn no_content() -> Reply {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -1020,7 +1038,7 @@ async fn alerts_search(State(s): St, P(org): P<String>, body: JsonBody) -> Reply
     let page = s
         .org(&org)?
         .search_alerts(body.object()?, Timestamp::now())?;
-    Ok(raw_json(page.to_json()))
+    Ok(json_stream(page.into_chunks(SEARCH_CHUNK)))
 }
 
 async fn alerts_facet(State(s): St, P(org): P<String>, body: JsonBody) -> Reply {

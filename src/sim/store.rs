@@ -1259,6 +1259,49 @@ fn to_json(doc: &CDoc) -> Vec<u8> {
     serde_json::to_vec(doc).unwrap_or_else(|_| b"{}".to_vec())
 }
 
+/// [`AlertPage::into_chunks`].
+pub struct PageChunks {
+    page: AlertPage,
+    next: usize,
+    size: usize,
+    started: bool,
+    done: bool,
+}
+
+impl Iterator for PageChunks {
+    type Item = Vec<u8>;
+    fn next(&mut self) -> Option<Vec<u8>> {
+        if self.done {
+            return None;
+        }
+        let results = &self.page.results;
+        let mut out = Vec::with_capacity(self.size.min(results.len() * 4096 + 64));
+        if !self.started {
+            out.extend_from_slice(b"{\"results\":[");
+            self.started = true;
+        }
+        while self.next < results.len() && out.len() < self.size {
+            if self.next > 0 {
+                out.push(b',');
+            }
+            // Writing into a `Vec` cannot fail, and a document always serializes.
+            let _ = serde_json::to_writer(&mut out, &results[self.next]);
+            self.next += 1;
+        }
+        if self.next == results.len() && out.len() < self.size {
+            out.extend_from_slice(
+                format!(
+                    "],\"num_found\":{},\"num_available\":{}}}",
+                    self.page.num_found, self.page.num_available
+                )
+                .as_bytes(),
+            );
+            self.done = true;
+        }
+        Some(out)
+    }
+}
+
 /// A page of alerts (`{results, num_found, num_available}`).
 ///
 /// Alerts are serialized per request, after the lock is released. Serializing a compact alert
@@ -1275,25 +1318,21 @@ pub struct AlertPage {
 impl AlertPage {
     /// The response body.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.results.len() * 4096 + 64);
-        out.extend_from_slice(b"{\"results\":[");
-        for (n, r) in self.results.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            // Writing into a `Vec` cannot fail, and a document always serializes.
-            let _ = serde_json::to_writer(&mut out, r);
-        }
-        out.extend_from_slice(
-            format!(
-                "],\"num_found\":{},\"num_available\":{}}}",
-                self.num_found, self.num_available
-            )
-            .as_bytes(),
-        );
-        out
+        self.clone().into_chunks(usize::MAX).flatten().collect()
     }
 
+    /// The response body in pieces of about `size` bytes, each serialized only when asked
+    /// for: the server sends the first alerts while it still writes the rest, and holds one
+    /// piece of a page in memory instead of all 3.5 MB of it.
+    pub fn into_chunks(self, size: usize) -> PageChunks {
+        PageChunks {
+            page: self,
+            next: 0,
+            size: size.max(1),
+            started: false,
+            done: false,
+        }
+    }
     /// The page parsed back (tests, tools).
     pub fn to_value(&self) -> Value {
         serde_json::from_slice(&self.to_json()).unwrap_or(Value::Null)
@@ -1784,5 +1823,49 @@ impl Jobs {
             .get_mut(id)
             .filter(|j| j.kind == kind)
             .ok_or_else(|| not_found(format!("no job {id}")))
+    }
+}
+
+#[cfg(test)]
+mod page_chunk_tests {
+    use super::*;
+
+    /// Streaming a page changes nothing in its bytes: pieces of any size concatenate to the
+    /// whole body, each piece stops once it reaches the size, and the body is valid JSON.
+    #[test]
+    fn chunks_concatenate_to_the_page_body() {
+        let results: Vec<CDoc> = (0..40)
+            .map(|n| {
+                let doc = json!({"id": format!("alert-{n}"), "reason": "x".repeat(n * 10), "severity": n});
+                CDoc::from_map(doc.as_object().unwrap())
+            })
+            .collect();
+        let page = AlertPage {
+            results,
+            num_found: 57,
+            num_available: 40,
+        };
+        let whole = page.to_json();
+        let value: Value = serde_json::from_slice(&whole).unwrap();
+        assert_eq!(value["results"].as_array().unwrap().len(), 40);
+        assert_eq!(
+            (value["num_found"].as_u64(), value["num_available"].as_u64()),
+            (Some(57), Some(40))
+        );
+        for size in [1, 100, 1000, 4096, usize::MAX] {
+            let chunks: Vec<Vec<u8>> = page.clone().into_chunks(size).collect();
+            assert_eq!(chunks.concat(), whole, "size {size}");
+            // Only the last piece may be short of the size; none is more than one alert over.
+            for c in &chunks[..chunks.len() - 1] {
+                assert!(c.len() >= size.min(whole.len()), "size {size}: {}", c.len());
+                assert!(
+                    c.len() < size.saturating_add(600),
+                    "size {size}: {}",
+                    c.len()
+                );
+            }
+        }
+        let empty = AlertPage::default().to_json();
+        assert_eq!(empty, br#"{"results":[],"num_found":0,"num_available":0}"#);
     }
 }
