@@ -229,7 +229,24 @@ macro_rules! touch_impl {
     };
 }
 touch_impl!(Alert);
-touch_impl!(AlertSummary);
+
+impl Touch for AlertSummary {
+    fn severity(&self) -> Option<i64> {
+        self.severity
+    }
+    fn device_name(&self) -> Option<&str> {
+        AlertSummary::device_name(self)
+    }
+    fn process_name(&self) -> Option<&str> {
+        AlertSummary::process_name(self)
+    }
+    fn backend_timestamp(&self) -> Option<jiff::Timestamp> {
+        self.backend_timestamp
+    }
+    fn workflow_status(&self) -> Option<&str> {
+        AlertSummary::workflow_status(self)
+    }
+}
 
 #[allow(clippy::too_many_arguments)]
 fn finish<T: Touch>(

@@ -562,7 +562,7 @@ struct NotesSeen {
 
 impl NotesSeen {
     fn check(&mut self, a: &AlertSummary) {
-        let (Some(id), Some(true)) = (a.id.as_deref(), a.alert_notes_present) else {
+        let (Some(id), Some(true)) = (a.id(), a.alert_notes_present) else {
             return;
         };
         let at = a.backend_update_timestamp;

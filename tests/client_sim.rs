@@ -709,7 +709,7 @@ async fn a_split_window_is_delivered_page_by_page() {
     let mut ids: Vec<String> = Vec::new();
     let mut on_page = |page: Vec<AlertSummary>| {
         pages.push(page.len());
-        ids.extend(page.into_iter().filter_map(|a| a.id));
+        ids.extend(page.into_iter().filter_map(|a| a.id().map(str::to_owned)));
     };
     let (requests, truncated) = fetch_window_each(
         &c,

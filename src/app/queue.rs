@@ -191,10 +191,9 @@ impl Row {
 
     /// [`Row::from_summary`], sharing equal strings with the rows built before through `strings`.
     pub fn from_summary_in(org: OrgIdx, a: &AlertSummary, strings: &mut Interner) -> Option<Row> {
-        let id = a.id.as_deref().filter(|s| !s.is_empty())?;
-        let process_path = a.process_name.as_deref();
+        let id = a.id().filter(|s| !s.is_empty())?;
+        let process_path = a.process_name();
         let process_file = process_path.map(|p| p.rsplit(['\\', '/']).next().unwrap_or(p));
-        let workflow = a.workflow.as_ref();
         // An unknown status is shown as text: sanitised (and flagged) like every other field.
         let (status, status_flagged) = match a.status() {
             WorkflowStatus::Other(s) => {
@@ -206,14 +205,13 @@ impl Row {
             }
             s => (s, false),
         };
-        let owner = workflow
+        let owner = a
+            .workflow_changed_by()
             .filter(|_| status == WorkflowStatus::InProgress)
-            .filter(|w| w.changed_by_type.as_deref() != Some("SYSTEM"))
-            .and_then(|w| w.changed_by.as_deref())
+            .filter(|_| a.workflow_changed_by_type() != Some("SYSTEM"))
             .map(|s| strings.cell(Some(s), CAP_SHORT));
         let sha256 = a
-            .process_sha256
-            .as_deref()
+            .process_sha256()
             .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
             .map(|h| strings.str(&h.to_ascii_lowercase()));
         let safe_id = Cell::new(id, CAP_SHORT);
@@ -225,41 +223,28 @@ impl Row {
             received_at: a.backend_timestamp,
             updated_at: a.backend_update_timestamp,
             severity: a.severity.and_then(|s| u8::try_from(s.clamp(0, 10)).ok()),
-            closure_reason: workflow
-                .and_then(|w| w.closure_reason.as_deref())
-                .map(|s| strings.str(s)),
+            closure_reason: a.workflow_closure_reason().map(|s| strings.str(s)),
             closed_at: (status == WorkflowStatus::Closed)
-                .then(|| workflow.and_then(|w| w.change_timestamp))
+                .then_some(a.workflow_change_timestamp)
                 .flatten(),
-            determination: a
-                .determination
-                .as_ref()
-                .and_then(|d| d.value.as_deref())
-                .map(|s| strings.str(s)),
+            determination: a.determination().map(|s| strings.str(s)),
             status,
-            alert_type: strings.cell(a.alert_type.as_deref(), CAP_SHORT),
-            device: strings.cell(a.device_name.as_deref(), CAP_SHORT),
+            alert_type: strings.cell(a.alert_type(), CAP_SHORT),
+            device: strings.cell(a.device_name(), CAP_SHORT),
             device_id: a.device_id,
-            device_os: strings.cell(a.device_os.as_deref(), CAP_SHORT),
-            policy: strings.cell(a.device_policy.as_deref(), CAP_SHORT),
-            user: strings.cell(
-                a.process_username
-                    .as_deref()
-                    .or(a.device_username.as_deref()),
-                CAP_SHORT,
-            ),
-            reason: strings.cell(a.reason.as_deref(), CAP_REASON),
+            device_os: strings.cell(a.device_os(), CAP_SHORT),
+            policy: strings.cell(a.device_policy(), CAP_SHORT),
+            user: strings.cell(a.process_username().or(a.device_username()), CAP_SHORT),
+            reason: strings.cell(a.reason(), CAP_REASON),
             process: strings.cell(process_file, CAP_SHORT),
             process_path: strings.cell(process_path, CAP_REASON),
-            cmdline: strings.cell(a.process_cmdline.as_deref(), CAP_CMDLINE),
+            cmdline: strings.cell(a.process_cmdline(), CAP_CMDLINE),
             sha256,
-            ttps: strings.cell(Some(&a.ttps.join(", ")), CAP_REASON),
+            ttps: strings.cell(Some(&a.ttps().collect::<Vec<_>>().join(", ")), CAP_REASON),
             owner,
             level_set: None,
             notes: None,
-            workflow_at_s: workflow
-                .and_then(|w| w.change_timestamp)
-                .map_or(0, |t| t.as_second()),
+            workflow_at_s: a.workflow_change_timestamp.map_or(0, |t| t.as_second()),
             flagged: false,
         };
         row.flagged = [
@@ -740,13 +725,13 @@ mod tests {
     use super::*;
 
     fn summary(id: &str, device: &str, reason: &str) -> AlertSummary {
-        AlertSummary {
+        AlertSummary::from(&Alert {
             id: Some(id.into()),
             device_name: Some(device.into()),
             reason: Some(reason.into()),
             process_name: Some("c:\\windows\\system32\\cmd.exe".into()),
             ..Default::default()
-        }
+        })
     }
 
     fn same_storage(a: &Cell, b: &Cell) -> bool {

@@ -1288,8 +1288,8 @@ mod tests {
         }
         let good = br#"{"results":[{"id":"a1","severity":3,"device_name":"h\u00e9","blob":"x"}],"num_found":1}"#;
         let page: AlertPage<AlertSummary> = parse_json(good).unwrap();
-        assert_eq!(page.results[0].id.as_deref(), Some("a1"));
-        assert_eq!(page.results[0].device_name.as_deref(), Some("h\u{e9}"));
+        assert_eq!(page.results[0].id(), Some("a1"));
+        assert_eq!(page.results[0].device_name(), Some("h\u{e9}"));
         assert_eq!(page.num_found, 1);
         // Invalid UTF-8 inside a field the projection skips: accepted, as serde_json's slice
         // reader always did.
@@ -1297,7 +1297,7 @@ mod tests {
         let at = skipped.windows(3).position(|w| w == b"\"x\"").unwrap() + 1;
         skipped[at] = 0xff;
         let page: AlertPage<AlertSummary> = parse_json(&skipped).unwrap();
-        assert_eq!(page.results[0].id.as_deref(), Some("a1"));
+        assert_eq!(page.results[0].id(), Some("a1"));
         // Invalid UTF-8 in a field that is read: the page fails, with a position.
         let mut read = good.to_vec();
         let at = read.windows(4).position(|w| w == b"\"a1\"").unwrap() + 1;

@@ -208,6 +208,148 @@ impl Scalar<'_> {
     }
 }
 
+impl Scalar<'_> {
+    /// [`Scalar::into_string`] appending to `text` instead of allocating; whether it did.
+    fn push_to(self, text: &mut String) -> bool {
+        use std::fmt::Write;
+        match self.flat() {
+            Scalar::Str(s) if nullish(&s) => false,
+            Scalar::Str(s) => {
+                text.push_str(&s);
+                true
+            }
+            Scalar::I64(i) => write!(text, "{i}").is_ok(),
+            Scalar::U64(u) => write!(text, "{u}").is_ok(),
+            Scalar::F64(f) => write!(text, "{f}").is_ok(),
+            Scalar::Bool(b) => {
+                text.push_str(if b { "true" } else { "false" });
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Reads a text field by the `Option<String>` rule and appends it to a shared buffer instead of
+/// allocating a `String` for it; the value says whether there was text (`Some` by the rule).
+/// Compact documents keep all their strings in one allocation this way.
+pub(crate) struct TextInto<'a>(pub(crate) &'a mut String);
+
+impl<'de> de::DeserializeSeed<'de> for TextInto<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        struct V<'a>(&'a mut String);
+        impl<'de> Visitor<'de> for V<'_> {
+            type Value = bool;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)).push_to(self.0))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<bool, E> {
+                Ok(Scalar::I64(v).push_to(self.0))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<bool, E> {
+                Ok(Scalar::U64(v).push_to(self.0))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<bool, E> {
+                Ok(Scalar::F64(v).push_to(self.0))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<bool, E> {
+                Ok(Scalar::Bool(v).push_to(self.0))
+            }
+            fn visit_unit<E>(self) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_none<E>(self) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+                // Rare (CBC's one-element arrays): the general rule, allocation and all.
+                let first = Scalar::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(first.push_to(self.0))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(false)
+            }
+        }
+        d.deserialize_any(V(self.0))
+    }
+}
+
+/// Reads a list of texts by the `Vec<String>` rule, appending each to `text` and calling
+/// `item` with its byte range there.
+pub(crate) struct TextListInto<'a, F>(pub(crate) &'a mut String, pub(crate) F);
+
+impl<'de, F: FnMut(std::ops::Range<usize>)> de::DeserializeSeed<'de> for TextListInto<'_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        struct V<'a, F>(&'a mut String, F);
+        impl<V2: FnMut(std::ops::Range<usize>)> V<'_, V2> {
+            fn one(mut self, v: &str) {
+                let start = self.0.len();
+                self.0.push_str(v);
+                (self.1)(start..self.0.len());
+            }
+        }
+        impl<'de, F: FnMut(std::ops::Range<usize>)> Visitor<'de> for V<'_, F> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+                loop {
+                    let start = self.0.len();
+                    match seq.next_element_seed(TextInto(&mut *self.0))? {
+                        Some(true) => (self.1)(start..self.0.len()),
+                        Some(false) => {}
+                        None => return Ok(()),
+                    }
+                }
+            }
+            fn visit_str<E>(self, v: &str) -> Result<(), E> {
+                if !nullish(v) {
+                    self.one(v);
+                }
+                Ok(())
+            }
+            fn visit_unit<E>(self) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_none<E>(self) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+                self.one(&v.to_string());
+                Ok(())
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+                self.one(&v.to_string());
+                Ok(())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(())
+            }
+        }
+        d.deserialize_any(V(self.0, self.1))
+    }
+}
+
 /// How one field of a CBC object is read: never an error for a wrong shape, only for broken
 /// JSON (which fails the whole page, as it must).
 pub trait LenientField: Sized + Default {

@@ -7,6 +7,7 @@ pub mod model;
 pub mod page;
 pub mod poll;
 pub mod ratelimit;
+pub mod summary;
 pub mod token;
 
 pub use client::{Client, ClientConfig, RetryPolicy};

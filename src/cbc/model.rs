@@ -132,33 +132,7 @@ cbc_object! {
     }
 }
 
-cbc_object! {
-    skip_unknown;
-    /// The fields of an alert a queue shows, parsed from a search page while every other field
-    /// is skipped unbuilt: ~5× less work and memory per alert than [`Alert`]. The full alert is
-    /// fetched (`GET alerts/{id}`) when an analyst opens it.
-    pub struct AlertSummary {
-        id: Option<String>,
-        alert_type = "type": Option<String>,
-        severity: Option<i64>,
-        reason: Option<String>,
-        backend_timestamp: Option<Timestamp>,
-        backend_update_timestamp: Option<Timestamp>,
-        workflow: Option<Workflow>,
-        determination: Option<Determination>,
-        device_id: Option<i64>,
-        device_name: Option<String>,
-        device_os: Option<String>,
-        device_username: Option<String>,
-        device_policy: Option<String>,
-        process_name: Option<String>,
-        process_sha256: Option<String>,
-        process_cmdline: Option<String>,
-        process_username: Option<String>,
-        ttps: Vec<String>,
-        alert_notes_present: Option<bool>,
-    }
-}
+pub use super::summary::AlertSummary;
 
 /// What polling and queues need of any alert representation.
 pub trait AlertRecord:
@@ -179,46 +153,10 @@ impl AlertRecord for Alert {
 
 impl AlertRecord for AlertSummary {
     fn id(&self) -> Option<&str> {
-        self.id.as_deref()
+        AlertSummary::id(self)
     }
     fn updated_at(&self) -> Option<Timestamp> {
         self.backend_update_timestamp
-    }
-}
-
-impl AlertSummary {
-    pub fn status(&self) -> WorkflowStatus {
-        self.workflow
-            .as_ref()
-            .and_then(|w| w.status.as_deref())
-            .map_or(WorkflowStatus::Open, WorkflowStatus::parse)
-    }
-}
-
-impl From<&Alert> for AlertSummary {
-    fn from(a: &Alert) -> Self {
-        AlertSummary {
-            id: a.id.clone(),
-            alert_type: a.alert_type.clone(),
-            severity: a.severity,
-            reason: a.reason.clone(),
-            backend_timestamp: a.backend_timestamp,
-            backend_update_timestamp: a.backend_update_timestamp,
-            workflow: a.workflow.clone(),
-            determination: a.determination.clone(),
-            device_id: a.device_id,
-            device_name: a.device_name.clone(),
-            device_os: a.device_os.clone(),
-            device_username: a.device_username.clone(),
-            device_policy: a.device_policy.clone(),
-            process_name: a.process_name.clone(),
-            process_sha256: a.process_sha256.clone(),
-            process_cmdline: a.process_cmdline.clone(),
-            process_username: a.process_username.clone(),
-            ttps: a.ttps.clone(),
-            alert_notes_present: a.alert_notes_present,
-            extra: Default::default(),
-        }
     }
 }
 
@@ -1125,14 +1063,14 @@ mod page_into_tests {
         for json in cases {
             let want: Result<AlertPage<AlertSummary>, _> = serde_json::from_str(json);
             // Start from a non-empty Vec: results are appended, never replace what is there.
-            let mut got = vec![AlertSummary {
+            let mut got = vec![AlertSummary::from(&Alert {
                 id: Some("earlier".into()),
                 ..Default::default()
-            }];
+            })];
             let counts = into::<AlertSummary>(json, &mut got);
             match (want, counts) {
                 (Ok(page), Ok(counts)) => {
-                    assert_eq!(got.remove(0).id.as_deref(), Some("earlier"), "{json}");
+                    assert_eq!(got.remove(0).id(), Some("earlier"), "{json}");
                     assert_eq!(got, page.results, "{json}");
                     assert_eq!(
                         (counts.num_found, counts.num_available),

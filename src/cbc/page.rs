@@ -477,15 +477,15 @@ mod tests {
             assert_eq!(page.is_ok(), want_counts.is_ok(), "{json}");
             for chunk in 1..=bytes.len().max(1) {
                 for window in [1, 3, 16, 64 * 1024] {
-                    let mut got = vec![AlertSummary {
+                    let mut got = vec![AlertSummary::from(&Alert {
                         id: Some("earlier".into()),
                         ..Default::default()
-                    }];
+                    })];
                     let counts = streamed(bytes, chunk, window, &mut got);
                     let ctx = format!("{json} (chunk {chunk}, window {window})");
                     match (&want_counts, counts) {
                         (Ok(w), Ok(c)) => {
-                            assert_eq!(got.remove(0).id.as_deref(), Some("earlier"), "{ctx}");
+                            assert_eq!(got.remove(0).id(), Some("earlier"), "{ctx}");
                             assert_eq!(got, want, "{ctx}");
                             assert_eq!(*w, c, "{ctx}");
                         }
@@ -539,7 +539,7 @@ mod tests {
         }
         let mut out: Vec<AlertSummary> = Vec::new();
         assert!(whole(skipped, &mut out).is_ok());
-        assert_eq!(out[0].id.as_deref(), Some("a"));
+        assert_eq!(out[0].id(), Some("a"));
         assert!(whole(kept, &mut Vec::<AlertSummary>::new()).is_err());
     }
 
@@ -553,7 +553,7 @@ mod tests {
             .unwrap();
         let counts = r.finish().unwrap();
         assert_eq!(counts.num_found, 1);
-        let ids: Vec<_> = out.iter().map(|a| a.id.as_deref()).collect();
+        let ids: Vec<_> = out.iter().map(|a| a.id()).collect();
         assert_eq!(ids, [None, Some("c")]);
     }
 
