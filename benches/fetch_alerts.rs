@@ -169,6 +169,8 @@ fn child_rust(args: &[String]) -> Result<()> {
     let rows: u32 = rows.parse().context("ROWS")?;
     let token = std::env::var(TOKEN_ENV).with_context(|| format!("{TOKEN_ENV} is not set"))?;
 
+    // The allocator settings the `socdeck` binary starts with.
+    socdeck::runtime::tune_allocator();
     let wall0 = Instant::now();
     let cpu0 = self_cpu_s();
     let rt = match runtime.as_str() {
@@ -260,7 +262,12 @@ fn finish<T: Touch>(
     runtime: &str,
     parse: &str,
 ) -> Result<()> {
-    let alerts: Vec<T> = rt.block_on(client.search_alerts_all_as::<T>(search))?;
+    // As the console's pollers do: the fetch runs as a task of the runtime (on a worker of the
+    // multi-thread one, beside the connection it reads from), not on the thread that blocks.
+    let (c, q) = (client.clone(), search.clone());
+    let alerts: Vec<T> = rt.block_on(async move {
+        tokio::spawn(async move { c.search_alerts_all_as::<T>(&q).await }).await
+    })??;
     let t_fetched = wall0.elapsed();
 
     // Touch the same fields as the SDK side.

@@ -65,14 +65,19 @@ pub async fn alerts_json(
         search.criteria = Criteria::default().strings("workflow_status", ["OPEN", "IN_PROGRESS"]);
     }
 
+    // Each org's fetch is a task of the runtime: it parses on the worker that drives its
+    // connection, instead of every body chunk crossing to the thread blocked in `main`.
     let fetches = resolved.orgs.iter().map(|org| {
         let search = search.clone();
-        async move {
-            let client = client_for(org, true)?;
-            fetch_window(&client, &search, "backend_timestamp", start, now).await
-        }
+        let client = client_for(org, true);
+        tokio::spawn(async move {
+            fetch_window(&client?, &search, "backend_timestamp", start, now).await
+        })
     });
-    let results = futures::future::join_all(fetches).await;
+    let results = futures::future::join_all(fetches)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| Err(ApiError::Config(format!("the fetch stopped: {e}")))));
 
     let mut failed = false;
     let mut rows = Vec::new();

@@ -221,6 +221,14 @@ impl fmt::Debug for AlertSummary {
     }
 }
 
+thread_local! {
+    /// Reused text and TTP buffers of [`Builder`].
+    static SCRATCH: std::cell::Cell<(String, Vec<Span>)> = const { std::cell::Cell::new((String::new(), Vec::new())) };
+}
+
+/// Scratch text kept for the next alert up to this size.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
 /// An alert summary being built: its text so far and its spans.
 struct Builder {
     out: AlertSummary,
@@ -230,11 +238,15 @@ struct Builder {
 
 impl Builder {
     fn new() -> Self {
+        // The buffers of the alert built before on this thread: after the first alerts they
+        // no longer grow, and each alert costs one exact allocation per buffer.
+        let (mut text, mut ttps) = SCRATCH.take();
+        text.clear();
+        ttps.clear();
         Builder {
             out: AlertSummary::default(),
-            // Most alerts' kept texts fit; the rest grow once or twice.
-            text: String::with_capacity(512),
-            ttps: Vec::new(),
+            text,
+            ttps,
         }
     }
 
@@ -276,8 +288,12 @@ impl Builder {
             self.out.spans = [Span::NONE; FIELDS];
             self.ttps.clear();
         }
-        self.out.text = self.text.into_boxed_str();
-        self.out.ttps = self.ttps.into_boxed_slice();
+        self.out.text = self.text.as_str().into();
+        self.out.ttps = self.ttps.as_slice().into();
+        // An unusually large alert does not pin its buffer for the thread's life.
+        if self.text.capacity() <= SCRATCH_KEEP {
+            SCRATCH.set((self.text, self.ttps));
+        }
         self.out
     }
 }
