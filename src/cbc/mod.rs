@@ -7,6 +7,7 @@ pub mod model;
 pub mod page;
 pub mod poll;
 pub mod ratelimit;
+pub mod scan;
 pub mod summary;
 pub mod token;
 

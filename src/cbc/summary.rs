@@ -15,7 +15,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::cbc::lenient::{Key, Lenient, LenientObject, TextInto, TextListInto};
+use crate::cbc::lenient::{Fast, Key, Lenient, LenientObject, TextInto, TextListInto};
 use crate::cbc::model::{Alert, WorkflowStatus};
 
 /// A byte range of [`AlertSummary::text`]; [`Span::NONE`] for an absent field.
@@ -268,10 +268,114 @@ impl Builder {
         };
     }
 
-    /// Reads field `f` from a map value.
-    fn read<'de, A: MapAccess<'de>>(&mut self, map: &mut A, f: F) -> Result<(), A::Error> {
+    fn finish(mut self) -> AlertSummary {
+        if self.text.len() > u32::MAX as usize {
+            // Spans are 32-bit: an alert with 4 GiB of kept text keeps none of it.
+            self.text.clear();
+            self.out.spans = [Span::NONE; FIELDS];
+            self.ttps.clear();
+        }
+        let mut out = std::mem::take(&mut self.out);
+        out.text = self.text.as_str().into();
+        out.ttps = self.ttps.as_slice().into();
+        out
+    }
+}
+
+impl Drop for Builder {
+    fn drop(&mut self) {
+        // An unusually large alert does not pin its buffer for the thread's life.
+        if self.text.capacity() <= SCRATCH_KEEP {
+            SCRATCH.set((
+                std::mem::take(&mut self.text),
+                std::mem::take(&mut self.ttps),
+            ));
+        }
+    }
+}
+
+/// A top-level field the summary keeps.
+#[derive(Debug, Clone, Copy)]
+enum Kept {
+    Text(F),
+    Severity,
+    DeviceId,
+    BackendTimestamp,
+    BackendUpdateTimestamp,
+    NotesPresent,
+    Ttps,
+    Part(Part),
+}
+
+fn kept(key: &str) -> Option<Kept> {
+    Some(match key {
+        "id" => Kept::Text(F::Id),
+        "type" => Kept::Text(F::Type),
+        "reason" => Kept::Text(F::Reason),
+        "device_name" => Kept::Text(F::DeviceName),
+        "device_os" => Kept::Text(F::DeviceOs),
+        "device_username" => Kept::Text(F::DeviceUsername),
+        "device_policy" => Kept::Text(F::DevicePolicy),
+        "process_name" => Kept::Text(F::ProcessName),
+        "process_sha256" => Kept::Text(F::ProcessSha256),
+        "process_cmdline" => Kept::Text(F::ProcessCmdline),
+        "process_username" => Kept::Text(F::ProcessUsername),
+        "severity" => Kept::Severity,
+        "device_id" => Kept::DeviceId,
+        "backend_timestamp" => Kept::BackendTimestamp,
+        "backend_update_timestamp" => Kept::BackendUpdateTimestamp,
+        "alert_notes_present" => Kept::NotesPresent,
+        "ttps" => Kept::Ttps,
+        "workflow" => Kept::Part(Part::Workflow),
+        "determination" => Kept::Part(Part::Determination),
+        _ => return None,
+    })
+}
+
+/// Reads one kept field's value into the builder: the one place its rule is applied, for
+/// both routes (the serde visitor and the raw scan).
+struct FieldSeed<'a>(&'a mut Builder, Kept);
+
+impl<'de> de::DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let FieldSeed(b, kept) = self;
+        fn lenient<'de, D: Deserializer<'de>, T: crate::cbc::lenient::LenientField>(
+            d: D,
+        ) -> Result<T, D::Error> {
+            Ok(<Lenient<T> as serde::Deserialize>::deserialize(d)?.0)
+        }
+        match kept {
+            Kept::Text(f) => b.read(d, f)?,
+            Kept::Severity => b.out.severity = lenient(d)?,
+            Kept::DeviceId => b.out.device_id = lenient(d)?,
+            Kept::BackendTimestamp => b.out.backend_timestamp = lenient(d)?,
+            Kept::BackendUpdateTimestamp => b.out.backend_update_timestamp = lenient(d)?,
+            Kept::NotesPresent => b.out.alert_notes_present = lenient(d)?,
+            Kept::Ttps => {
+                let mut ttps = std::mem::take(&mut b.ttps);
+                ttps.clear();
+                let seed = TextListInto(&mut b.text, |r: std::ops::Range<usize>| {
+                    ttps.push(Span {
+                        start: r.start as u32,
+                        len: r.len() as u32,
+                    })
+                });
+                let read = seed.deserialize(d);
+                b.ttps = ttps;
+                read?;
+            }
+            Kept::Part(part) => Nested(b, part).deserialize(d)?,
+        }
+        Ok(())
+    }
+}
+
+impl Builder {
+    /// Reads text field `f` from a value.
+    fn read<'de, D: Deserializer<'de>>(&mut self, d: D, f: F) -> Result<(), D::Error> {
         let start = self.text.len();
-        let present = map.next_value_seed(TextInto(&mut self.text))?;
+        let present = de::DeserializeSeed::deserialize(TextInto(&mut self.text), d)?;
         // A text the rule reads as present but empty (`[""]`) is absent too.
         self.out.spans[f as usize] = if present && self.text.len() > start {
             self.span(start)
@@ -280,21 +384,71 @@ impl Builder {
         };
         Ok(())
     }
+}
 
-    fn finish(mut self) -> AlertSummary {
-        if self.text.len() > u32::MAX as usize {
-            // Spans are 32-bit: an alert with 4 GiB of kept text keeps none of it.
-            self.text.clear();
-            self.out.spans = [Span::NONE; FIELDS];
-            self.ttps.clear();
+/// The raw route (see [`crate::cbc::scan`]): keys and skipped values are scanned, each kept
+/// value is parsed by serde_json from exactly its own text through [`FieldSeed`]. Anything
+/// the scanner is unsure of makes the whole object go through `Deserialize` instead.
+fn parse_fast(text: &str, pos: usize) -> Fast<AlertSummary> {
+    use crate::cbc::scan::{self, Skip};
+    use serde::de::DeserializeSeed;
+    let b = text.as_bytes();
+    if b.get(pos) != Some(&b'{') {
+        return Fast::Unsure;
+    }
+    let mut builder = Builder::new();
+    let mut i = scan::ws(b, pos + 1);
+    macro_rules! at {
+        ($i:expr) => {
+            match b.get($i) {
+                Some(&c) => c,
+                None => return Fast::More,
+            }
+        };
+    }
+    macro_rules! skip {
+        ($e:expr) => {
+            match $e {
+                Skip::End(e) => e,
+                Skip::More => return Fast::More,
+                Skip::Unsure => return Fast::Unsure,
+            }
+        };
+    }
+    if at!(i) == b'}' {
+        return Fast::Value(builder.finish(), i + 1);
+    }
+    loop {
+        if at!(i) != b'"' {
+            return Fast::Unsure;
         }
-        self.out.text = self.text.as_str().into();
-        self.out.ttps = self.ttps.as_slice().into();
-        // An unusually large alert does not pin its buffer for the thread's life.
-        if self.text.capacity() <= SCRATCH_KEEP {
-            SCRATCH.set((self.text, self.ttps));
+        let (key_skip, escaped) = scan::string_escaped(b, i);
+        let key_end = skip!(key_skip);
+        if escaped {
+            // An escaped key: serde_json unescapes it.
+            return Fast::Unsure;
         }
-        self.out
+        let key = &text[i + 1..key_end - 1];
+        i = scan::ws(b, key_end);
+        if at!(i) != b':' {
+            return Fast::Unsure;
+        }
+        i = scan::ws(b, i + 1);
+        at!(i);
+        let end = skip!(scan::value(b, i));
+        if let Some(k) = kept(key) {
+            let mut de = serde_json::Deserializer::from_str(&text[i..end]);
+            let read = FieldSeed(&mut builder, k).deserialize(&mut de);
+            if read.and_then(|()| de.end()).is_err() {
+                return Fast::Unsure;
+            }
+        }
+        i = scan::ws(b, end);
+        match at!(i) {
+            b',' => i = scan::ws(b, i + 1),
+            b'}' => return Fast::Value(builder.finish(), i + 1),
+            _ => return Fast::Unsure,
+        }
     }
 }
 
@@ -342,7 +496,11 @@ impl From<&Alert> for AlertSummary {
     }
 }
 
-impl LenientObject for AlertSummary {}
+impl LenientObject for AlertSummary {
+    fn parse_fast(text: &str, pos: usize) -> Fast<Self> {
+        parse_fast(text, pos)
+    }
+}
 
 impl<'de> serde::Deserialize<'de> for AlertSummary {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -355,44 +513,9 @@ impl<'de> serde::Deserialize<'de> for AlertSummary {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AlertSummary, A::Error> {
                 let mut b = Builder::new();
                 while let Some(Key(key)) = map.next_key()? {
-                    match key.as_ref() {
-                        "id" => b.read(&mut map, F::Id)?,
-                        "type" => b.read(&mut map, F::Type)?,
-                        "reason" => b.read(&mut map, F::Reason)?,
-                        "device_name" => b.read(&mut map, F::DeviceName)?,
-                        "device_os" => b.read(&mut map, F::DeviceOs)?,
-                        "device_username" => b.read(&mut map, F::DeviceUsername)?,
-                        "device_policy" => b.read(&mut map, F::DevicePolicy)?,
-                        "process_name" => b.read(&mut map, F::ProcessName)?,
-                        "process_sha256" => b.read(&mut map, F::ProcessSha256)?,
-                        "process_cmdline" => b.read(&mut map, F::ProcessCmdline)?,
-                        "process_username" => b.read(&mut map, F::ProcessUsername)?,
-                        "severity" => b.out.severity = lenient(&mut map)?,
-                        "device_id" => b.out.device_id = lenient(&mut map)?,
-                        "backend_timestamp" => b.out.backend_timestamp = lenient(&mut map)?,
-                        "backend_update_timestamp" => {
-                            b.out.backend_update_timestamp = lenient(&mut map)?
-                        }
-                        "alert_notes_present" => b.out.alert_notes_present = lenient(&mut map)?,
-                        "ttps" => {
-                            let mut ttps = std::mem::take(&mut b.ttps);
-                            ttps.clear();
-                            map.next_value_seed(TextListInto(
-                                &mut b.text,
-                                |r: std::ops::Range<usize>| {
-                                    ttps.push(Span {
-                                        start: r.start as u32,
-                                        len: r.len() as u32,
-                                    })
-                                },
-                            ))?;
-                            b.ttps = ttps;
-                        }
-                        "workflow" => map.next_value_seed(Nested(&mut b, Part::Workflow))?,
-                        "determination" => {
-                            map.next_value_seed(Nested(&mut b, Part::Determination))?
-                        }
-                        _ => {
+                    match kept(&key) {
+                        Some(k) => map.next_value_seed(FieldSeed(&mut b, k))?,
+                        None => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
@@ -410,7 +533,7 @@ fn lenient<'de, A: MapAccess<'de>, T: crate::cbc::lenient::LenientField>(
     Ok(map.next_value::<Lenient<T>>()?.0)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Workflow,
     Determination,
@@ -475,21 +598,29 @@ impl<'de> Visitor<'de> for NestedV<'_> {
         let NestedV(b, part) = self;
         while let Some(Key(key)) = map.next_key()? {
             match (part, key.as_ref()) {
-                (Part::Workflow, "status") => b.read(&mut map, F::WorkflowStatus)?,
-                (Part::Workflow, "closure_reason") => b.read(&mut map, F::WorkflowClosureReason)?,
-                (Part::Workflow, "changed_by_type") => {
-                    b.read(&mut map, F::WorkflowChangedByType)?
+                (Part::Workflow, "status") => {
+                    map.next_value_seed(FieldSeed(b, Kept::Text(F::WorkflowStatus)))?
                 }
-                (Part::Workflow, "changed_by") => b.read(&mut map, F::WorkflowChangedBy)?,
+                (Part::Workflow, "closure_reason") => {
+                    map.next_value_seed(FieldSeed(b, Kept::Text(F::WorkflowClosureReason)))?
+                }
+                (Part::Workflow, "changed_by_type") => {
+                    map.next_value_seed(FieldSeed(b, Kept::Text(F::WorkflowChangedByType)))?
+                }
+                (Part::Workflow, "changed_by") => {
+                    map.next_value_seed(FieldSeed(b, Kept::Text(F::WorkflowChangedBy)))?
+                }
                 (Part::Workflow, "change_timestamp") => {
                     b.out.workflow_change_timestamp = lenient(&mut map)?
                 }
-                (Part::Determination, "value") => b.read(&mut map, F::DeterminationValue)?,
+                (Part::Determination, "value") => {
+                    map.next_value_seed(FieldSeed(b, Kept::Text(F::DeterminationValue)))?
+                }
                 (Part::Determination, "changed_by_type") => {
-                    b.read(&mut map, F::DeterminationChangedByType)?
+                    map.next_value_seed(FieldSeed(b, Kept::Text(F::DeterminationChangedByType)))?
                 }
                 (Part::Determination, "changed_by") => {
-                    b.read(&mut map, F::DeterminationChangedBy)?
+                    map.next_value_seed(FieldSeed(b, Kept::Text(F::DeterminationChangedBy)))?
                 }
                 (Part::Determination, "change_timestamp") => {
                     b.out.determination_change_timestamp = lenient(&mut map)?
@@ -553,9 +684,27 @@ mod tests {
             r#"{"ttps":[],"workflow":{"status":""},"process_name":[""]}"#,
             r#"{}"#,
         ];
-        for doc in docs {
+        for (n, doc) in docs.into_iter().enumerate() {
             let full: Alert = serde_json::from_str(doc).unwrap();
             let summary: AlertSummary = serde_json::from_str(doc).unwrap();
+            // The raw route reads the same, and handles all of these shapes itself.
+            match parse_fast(doc, 0) {
+                Fast::Value(fast, end) => {
+                    assert_eq!(fast, summary, "{doc}");
+                    assert_eq!(end, doc.len(), "{doc}");
+                }
+                Fast::More => panic!("{doc}: complete document reported as cut"),
+                Fast::Unsure => panic!("doc {n} left to serde: {doc}"),
+            }
+            for cut in 1..doc.len() {
+                if !doc.is_char_boundary(cut) {
+                    continue;
+                }
+                assert!(
+                    matches!(parse_fast(&doc[..cut], 0), Fast::More),
+                    "{doc} cut at {cut}"
+                );
+            }
             let from_full = AlertSummary::from(&full);
             assert_eq!(summary, from_full, "{doc}");
             assert_eq!(summary.id(), full.id.as_deref(), "{doc}");
