@@ -10,8 +10,10 @@
 //!
 //! Options (after `--`): `--rows N` (page size, both sides), `--runs N` (measured runs per
 //! side, median reported), `--alerts N` (simulator backlog), `--warmup N` (unrecorded runs per
-//! side first), `--seed N`, `--runtime multi|current` (tokio runtime of our child; `multi` is
-//! what the `socdeck` binary uses), `--sdk-only` / `--ours-only`. Environment: `SDK_VENV`
+//! side first), `--seed N`, `--runtime multi|current|tokio-default` (tokio runtime of our
+//! child: `multi`, the default, is the `socdeck` binary's own, `socdeck::runtime::build_runtime`
+//! — multi-thread with one worker; `tokio-default` is tokio's one worker per core),
+//! `--sdk-only` / `--ours-only`. Environment: `SDK_VENV`
 //! (default `target/sdk-venv`, as `.ci/sdk-probe`), `FETCH_ALERTS_PYTHON` (an interpreter with
 //! `cbc_sdk` installed), `FETCH_ALERTS_NO_INSTALL=1` (never create the venv).
 //!
@@ -136,8 +138,8 @@ impl Opts {
         if o.rows == 0 || o.runs == 0 || o.alerts == 0 {
             bail!("--rows, --runs and --alerts must be at least 1");
         }
-        if !matches!(o.runtime.as_str(), "multi" | "current") {
-            bail!("--runtime must be multi or current");
+        if !matches!(o.runtime.as_str(), "multi" | "current" | "tokio-default") {
+            bail!("--runtime must be multi, current or tokio-default");
         }
         if o.alerts > 10_000 {
             bail!(
@@ -177,7 +179,8 @@ fn child_rust(args: &[String]) -> Result<()> {
         "current" => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?,
-        _ => tokio::runtime::Runtime::new()?,
+        "tokio-default" => tokio::runtime::Runtime::new()?,
+        _ => socdeck::runtime::build_runtime()?,
     };
     let t_runtime = wall0.elapsed();
     let cfg = ClientConfig::new(url, org, Token::new(&token)?).with_ca_file(Path::new(ca))?;

@@ -197,7 +197,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     socdeck::runtime::tune_allocator();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match socdeck::runtime::build_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("socdeck: cannot start the async runtime: {e}");

@@ -361,6 +361,20 @@ pub fn tune_allocator() {
     }
 }
 
+/// The async runtime the `socdeck` binary runs on: the multi-thread scheduler with one worker.
+/// The console's loop runs on the main thread (`block_on`) and never waits for the network;
+/// pollers, the simulator of `--demo` and `alerts --json` run on the worker, where each
+/// connection's task and the task parsing its pages meet without crossing threads. A second
+/// worker bought no speed here and cost ~15 % more CPU per fetch (idle workers woken to look
+/// for work on every body chunk; `cargo bench --bench fetch_alerts`, README); blocking work
+/// (the journal) has tokio's blocking pool either way.
+pub fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+}
+
 /// After a first load the pages' parsed JSON is free but glibc keeps it, spread over the
 /// worker threads' arenas, as resident memory for good: hand it back to the system.
 fn release_free_memory() {
