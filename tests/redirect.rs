@@ -1,44 +1,18 @@
 //! RELIABILITY B4: a CBC endpoint that answers with a redirect must not make the client carry
 //! `X-Auth-Token` anywhere — not to another port, not to plain HTTP.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum_server::tls_rustls::RustlsConfig;
 use socdeck::cbc::model::AlertSearch;
 use socdeck::cbc::{ApiError, Client, ClientConfig, Token};
 
-struct Tls {
-    config: RustlsConfig,
-    ca_pem: String,
-}
-
-async fn tls() -> Tls {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .unwrap();
-    let ca_pem = cert.cert.pem();
-    let config = RustlsConfig::from_pem(
-        ca_pem.clone().into_bytes(),
-        cert.signing_key.serialize_pem().into_bytes(),
-    )
-    .await
-    .unwrap();
-    Tls { config, ca_pem }
-}
-
-/// Serves `app` over TLS on 127.0.0.1:0; returns the bound address.
-async fn serve(app: Router, config: RustlsConfig) -> SocketAddr {
-    let handle = axum_server::Handle::new();
-    let server =
-        axum_server::bind_rustls("127.0.0.1:0".parse().unwrap(), config).handle(handle.clone());
-    tokio::spawn(async move { server.serve(app.into_make_service()).await });
-    handle.listening().await.unwrap()
-}
+#[path = "support/tls.rs"]
+mod support_tls;
+use support_tls::{serve, tls};
 
 #[tokio::test]
 async fn redirects_are_not_followed_and_the_token_goes_nowhere_else() {
