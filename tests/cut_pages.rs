@@ -105,3 +105,39 @@ async fn a_read_retried_after_a_stall_keeps_only_the_second_attempt() {
     assert_eq!(ids, [Some("a"), Some("b")]);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_connection_broken_before_the_answer_says_so_and_reads_retry() {
+    let tls = tls().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let app = Router::new().route(
+        SEARCH,
+        post(move || {
+            let n = n.clone();
+            async move {
+                n.fetch_add(1, Ordering::SeqCst);
+                // The body fails before anything is written: the server drops the connection
+                // without an answer.
+                Body::from_stream(futures::stream::iter([Err::<Bytes, _>(
+                    std::io::Error::other("gone"),
+                )]))
+            }
+        }),
+    );
+    let addr = serve(app, tls.config.clone()).await;
+    let c = client(addr.port(), &tls.ca_pem, Duration::from_secs(10));
+    let e = c
+        .search_alerts_all_as::<AlertSummary>(&AlertSearch::default())
+        .await
+        .unwrap_err();
+    // Not "cannot connect": the connection was made and the request went out.
+    assert!(matches!(e, ApiError::Dropped { .. }), "{e}");
+    assert!(e.to_string().contains("broke during alert search"), "{e}");
+    assert!(e.is_transient());
+    // A read: tried again, up to the policy's attempts.
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        RetryPolicy::default().max_attempts as usize
+    );
+}

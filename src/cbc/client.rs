@@ -340,7 +340,9 @@ impl Client {
                 Ok(_) => return outcome,
                 // Nothing reached the server: safe to retry even a write.
                 Err(ApiError::Connect { .. }) => true,
-                Err(ApiError::Timeout { .. }) | Err(ApiError::Server { .. }) => kind == Kind::Read,
+                Err(ApiError::Timeout { .. })
+                | Err(ApiError::Server { .. })
+                | Err(ApiError::Dropped { .. }) => kind == Kind::Read,
                 Err(ApiError::RateLimited { .. }) => kind == Kind::Read,
                 Err(_) => false,
             };
@@ -380,7 +382,11 @@ impl Client {
                 secs: self.inner.cfg.timeout.as_secs(),
             };
         }
-        ApiError::Connect { host, detail }
+        ApiError::Dropped {
+            host,
+            what: what.to_owned(),
+            detail,
+        }
     }
 
     async fn classify(

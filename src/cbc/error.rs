@@ -65,6 +65,15 @@ pub enum ApiError {
     #[error("cannot connect to {host}: {detail}")]
     Connect { host: String, detail: String },
 
+    /// The connection was made and the request sent, then it broke before an answer came
+    /// (reads only: a write gets [`ApiError::UnclearOutcome`]).
+    #[error("the connection to {host} broke during {what}: {detail}")]
+    Dropped {
+        host: String,
+        what: String,
+        detail: String,
+    },
+
     #[error(
         "outcome unknown: {what} was sent to {host} but no clear answer came back ({detail}); it was not retried — read the current state before trying again"
     )]
@@ -125,6 +134,7 @@ impl ApiError {
                 | ApiError::Server { .. }
                 | ApiError::Timeout { .. }
                 | ApiError::Connect { .. }
+                | ApiError::Dropped { .. }
                 | ApiError::JobTimeout { .. }
         )
     }
