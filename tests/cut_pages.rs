@@ -23,6 +23,17 @@ const HEAD: &str = r#"{"results":[{"id":"a","severity":5},"#;
 const PAGE: &str =
     r#"{"results":[{"id":"a","severity":5},{"id":"b"}],"num_found":2,"num_available":2}"#;
 
+/// A body that sends `head` at once, then after `wait` ends with `last` (an error drops the
+/// connection).
+fn head_then(head: impl Into<Bytes>, wait: Duration, last: Result<Bytes, std::io::Error>) -> Body {
+    let head = futures::stream::iter([Ok(head.into())]);
+    let last = futures::stream::once(async move {
+        tokio::time::sleep(wait).await;
+        last
+    });
+    Body::from_stream(futures::StreamExt::chain(head, last))
+}
+
 fn client(port: u16, ca_pem: &str, timeout: Duration) -> Client {
     let mut cfg = ClientConfig::new(
         &format!("https://127.0.0.1:{port}"),
@@ -45,14 +56,11 @@ async fn a_page_cut_off_mid_body_fails_with_a_clear_error() {
         SEARCH,
         post(|| async {
             // Half a page (headers and all on the wire), then the connection breaks.
-            let head = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(
-                HEAD.as_bytes(),
-            ))]);
-            let drop = futures::stream::once(async {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                Err(std::io::Error::other("link dropped"))
-            });
-            Body::from_stream(futures::StreamExt::chain(head, drop))
+            head_then(
+                HEAD,
+                Duration::from_millis(200),
+                Err(std::io::Error::other("link dropped")),
+            )
         }),
     );
     let addr = serve(app, tls.config.clone()).await;
@@ -82,12 +90,7 @@ async fn a_read_retried_after_a_stall_keeps_only_the_second_attempt() {
                     for i in 0..8000 {
                         head.push_str(&format!(r#"{{"id":"stale-{i}","severity":1}},"#));
                     }
-                    let head = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(head))]);
-                    let stall = futures::stream::once(async {
-                        tokio::time::sleep(Duration::from_secs(30)).await;
-                        Ok(Bytes::new())
-                    });
-                    Body::from_stream(futures::StreamExt::chain(head, stall))
+                    head_then(head, Duration::from_secs(30), Ok(Bytes::new()))
                 } else {
                     Body::from(PAGE)
                 }

@@ -163,7 +163,7 @@ struct Body {
 ///
 /// Takes a seed (a type through `PhantomData`, or a seed that parses into existing storage),
 /// and does what `serde_json::from_str`/`from_slice` do with it.
-fn parse_json_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+pub(crate) fn parse_json_seed<'a, S: serde::de::DeserializeSeed<'a>>(
     bytes: &'a [u8],
     seed: S,
 ) -> serde_json::Result<S::Value> {
@@ -590,7 +590,7 @@ impl Client {
                 what,
                 format!(
                     "invalid JSON ({} at line {} column {})",
-                    kind_of(&e),
+                    json_error_kind(e.classify()),
                     e.line(),
                     e.column()
                 ),
@@ -1250,8 +1250,9 @@ fn is_certificate_error(e: &(dyn std::error::Error + 'static)) -> bool {
     })
 }
 
-fn kind_of(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
+/// What kind of JSON error, for messages that must not quote the body.
+pub(crate) fn json_error_kind(category: serde_json::error::Category) -> &'static str {
+    match category {
         serde_json::error::Category::Io => "I/O error",
         serde_json::error::Category::Syntax => "syntax error",
         serde_json::error::Category::Data => "unexpected shape",

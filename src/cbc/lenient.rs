@@ -290,7 +290,7 @@ impl<'de, F: FnMut(std::ops::Range<usize>)> de::DeserializeSeed<'de> for TextLis
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         struct V<'a, F>(&'a mut String, F);
-        impl<V2: FnMut(std::ops::Range<usize>)> V<'_, V2> {
+        impl<F: FnMut(std::ops::Range<usize>)> V<'_, F> {
             fn one(mut self, v: &str) {
                 let start = self.0.len();
                 self.0.push_str(v);

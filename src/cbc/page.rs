@@ -18,8 +18,10 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::error::Category;
 
+use crate::cbc::client::{json_error_kind, parse_json_seed};
 use crate::cbc::lenient::{Fast, Key, Lenient, LenientObject, MaybeObject};
 use crate::cbc::model::{AlertPageInto, PageCounts};
+use crate::cbc::scan;
 
 /// Parse once this much is buffered: an alert cut at the window's end is parsed again when the
 /// rest arrives, so the window is a few dozen alerts wide to keep that waste small, and small
@@ -38,12 +40,7 @@ impl PageError {
     /// For error messages: what went wrong and where, never the body's text (it could echo
     /// anything).
     pub fn detail(&self) -> String {
-        let kind = match self.category {
-            Category::Io => "I/O error",
-            Category::Syntax => "syntax error",
-            Category::Data => "unexpected shape",
-            Category::Eof => "truncated",
-        };
+        let kind = json_error_kind(self.category);
         format!("invalid JSON ({kind} at byte {})", self.at)
     }
 
@@ -272,9 +269,7 @@ impl<'a, T: LenientObject> PageReader<'a, T> {
         let syntax = |at: usize| PageError::new(Category::Syntax, base + at as u64);
         let mut pos = 0usize;
         loop {
-            while pos < len && matches!(bytes[pos], b' ' | b'\n' | b'\r' | b'\t') {
-                pos += 1;
-            }
+            pos = scan::ws(&bytes[..len], pos);
             if pos == len {
                 return Ok(pos);
             }
@@ -402,19 +397,7 @@ fn parse_whole<T: LenientObject>(
     base: u64,
     seed: AlertPageInto<'_, T>,
 ) -> Result<PageCounts, PageError> {
-    fn run<'de, R: serde_json::de::Read<'de>, T: LenientObject>(
-        mut de: serde_json::Deserializer<R>,
-        seed: AlertPageInto<'_, T>,
-    ) -> serde_json::Result<PageCounts> {
-        let counts = serde::de::DeserializeSeed::deserialize(seed, &mut de)?;
-        de.end()?;
-        Ok(counts)
-    }
-    let result = match std::str::from_utf8(bytes) {
-        Ok(text) => run(serde_json::Deserializer::from_str(text), seed),
-        Err(_) => run(serde_json::Deserializer::from_slice(bytes), seed),
-    };
-    result.map_err(|e| PageError::of(&e, bytes, 0, base))
+    parse_json_seed(bytes, seed).map_err(|e| PageError::of(&e, bytes, 0, base))
 }
 
 #[cfg(test)]
@@ -437,6 +420,14 @@ mod tests {
             r.feed(c)?;
         }
         r.finish()
+    }
+
+    /// An alert already in the caller's `Vec`: pages append, never replace.
+    fn earlier() -> AlertSummary {
+        AlertSummary::from(&Alert {
+            id: Some("earlier".into()),
+            ..Default::default()
+        })
     }
 
     const CASES: &[&str] = &[
@@ -514,17 +505,27 @@ mod tests {
     fn streamed_pages_match_the_whole_body_parser_at_every_cut() {
         for json in CASES {
             let bytes = json.as_bytes();
-            let mut want: Vec<AlertSummary> = Vec::new();
+            // The whole-body parser appends to what is there and accepts, refuses and
+            // produces exactly what the page type does (so what the client did before).
+            let mut want = vec![earlier()];
             let want_counts = whole(bytes, &mut want);
-            // The page type agrees with the whole-body parser (so with the old behaviour).
             let page: Result<AlertPage<AlertSummary>, _> = serde_json::from_slice(bytes);
-            assert_eq!(page.is_ok(), want_counts.is_ok(), "{json}");
+            match (&page, &want_counts) {
+                (Ok(page), Ok(counts)) => {
+                    assert_eq!(want.remove(0).id(), Some("earlier"), "{json}");
+                    assert_eq!(want, page.results, "{json}");
+                    assert_eq!(
+                        (counts.num_found, counts.num_available),
+                        (page.num_found, page.num_available),
+                        "{json}"
+                    );
+                }
+                (Err(_), Err(_)) => {}
+                (page, whole) => panic!("{json}: AlertPage {page:?} vs whole body {whole:?}"),
+            }
             for chunk in 1..=bytes.len().max(1) {
                 for window in [1, 3, 16, 64 * 1024] {
-                    let mut got = vec![AlertSummary::from(&Alert {
-                        id: Some("earlier".into()),
-                        ..Default::default()
-                    })];
+                    let mut got = vec![earlier()];
                     let counts = streamed(bytes, chunk, window, &mut got);
                     let ctx = format!("{json} (chunk {chunk}, window {window})");
                     match (&want_counts, counts) {

@@ -15,7 +15,9 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::cbc::lenient::{Fast, Key, Lenient, LenientObject, TextInto, TextListInto};
+use crate::cbc::lenient::{
+    Fast, Key, Lenient, LenientField, LenientObject, TextInto, TextListInto,
+};
 use crate::cbc::model::{Alert, WorkflowStatus};
 
 /// A byte range of [`AlertSummary::text`]; [`Span::NONE`] for an absent field.
@@ -268,6 +270,19 @@ impl Builder {
         };
     }
 
+    /// Reads text field `f` from a value.
+    fn read<'de, D: Deserializer<'de>>(&mut self, d: D, f: F) -> Result<(), D::Error> {
+        let start = self.text.len();
+        let present = de::DeserializeSeed::deserialize(TextInto(&mut self.text), d)?;
+        // A text the rule reads as present but empty (`[""]`) is absent too.
+        self.out.spans[f as usize] = if present && self.text.len() > start {
+            self.span(start)
+        } else {
+            Span::NONE
+        };
+        Ok(())
+    }
+
     fn finish(mut self) -> AlertSummary {
         if self.text.len() > u32::MAX as usize {
             // Spans are 32-bit: an alert with 4 GiB of kept text keeps none of it.
@@ -340,18 +355,13 @@ impl<'de> de::DeserializeSeed<'de> for FieldSeed<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         let FieldSeed(b, kept) = self;
-        fn lenient<'de, D: Deserializer<'de>, T: crate::cbc::lenient::LenientField>(
-            d: D,
-        ) -> Result<T, D::Error> {
-            Ok(<Lenient<T> as serde::Deserialize>::deserialize(d)?.0)
-        }
         match kept {
             Kept::Text(f) => b.read(d, f)?,
-            Kept::Severity => b.out.severity = lenient(d)?,
-            Kept::DeviceId => b.out.device_id = lenient(d)?,
-            Kept::BackendTimestamp => b.out.backend_timestamp = lenient(d)?,
-            Kept::BackendUpdateTimestamp => b.out.backend_update_timestamp = lenient(d)?,
-            Kept::NotesPresent => b.out.alert_notes_present = lenient(d)?,
+            Kept::Severity => b.out.severity = LenientField::read(d)?,
+            Kept::DeviceId => b.out.device_id = LenientField::read(d)?,
+            Kept::BackendTimestamp => b.out.backend_timestamp = LenientField::read(d)?,
+            Kept::BackendUpdateTimestamp => b.out.backend_update_timestamp = LenientField::read(d)?,
+            Kept::NotesPresent => b.out.alert_notes_present = LenientField::read(d)?,
             Kept::Ttps => {
                 let mut ttps = std::mem::take(&mut b.ttps);
                 ttps.clear();
@@ -367,21 +377,6 @@ impl<'de> de::DeserializeSeed<'de> for FieldSeed<'_> {
             }
             Kept::Part(part) => Nested(b, part).deserialize(d)?,
         }
-        Ok(())
-    }
-}
-
-impl Builder {
-    /// Reads text field `f` from a value.
-    fn read<'de, D: Deserializer<'de>>(&mut self, d: D, f: F) -> Result<(), D::Error> {
-        let start = self.text.len();
-        let present = de::DeserializeSeed::deserialize(TextInto(&mut self.text), d)?;
-        // A text the rule reads as present but empty (`[""]`) is absent too.
-        self.out.spans[f as usize] = if present && self.text.len() > start {
-            self.span(start)
-        } else {
-            Span::NONE
-        };
         Ok(())
     }
 }
@@ -527,12 +522,6 @@ impl<'de> serde::Deserialize<'de> for AlertSummary {
     }
 }
 
-fn lenient<'de, A: MapAccess<'de>, T: crate::cbc::lenient::LenientField>(
-    map: &mut A,
-) -> Result<T, A::Error> {
-    Ok(map.next_value::<Lenient<T>>()?.0)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Workflow,
@@ -611,7 +600,7 @@ impl<'de> Visitor<'de> for NestedV<'_> {
                     map.next_value_seed(FieldSeed(b, Kept::Text(F::WorkflowChangedBy)))?
                 }
                 (Part::Workflow, "change_timestamp") => {
-                    b.out.workflow_change_timestamp = lenient(&mut map)?
+                    b.out.workflow_change_timestamp = map.next_value::<Lenient<_>>()?.0
                 }
                 (Part::Determination, "value") => {
                     map.next_value_seed(FieldSeed(b, Kept::Text(F::DeterminationValue)))?
@@ -623,7 +612,7 @@ impl<'de> Visitor<'de> for NestedV<'_> {
                     map.next_value_seed(FieldSeed(b, Kept::Text(F::DeterminationChangedBy)))?
                 }
                 (Part::Determination, "change_timestamp") => {
-                    b.out.determination_change_timestamp = lenient(&mut map)?
+                    b.out.determination_change_timestamp = map.next_value::<Lenient<_>>()?.0
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
